@@ -1,0 +1,19 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Requires `Authorization: Bearer <token>` on every route but health probes; compared in constant time. */
+export function requireBearerToken(app: FastifyInstance, token: string): void {
+  const expected = createHash('sha256').update(token).digest();
+  app.addHook('onRequest', async (req, reply) => {
+    if (OPEN_PATHS.has(req.url.split('?')[0] ?? '')) return;
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // Hash both sides so the comparison is constant-time regardless of length.
+    const ok = timingSafeEqual(createHash('sha256').update(given).digest(), expected);
+    if (!ok) {
+      await reply.code(401).header('www-authenticate', 'Bearer realm="tollgate"').send({ error: 'unauthorized', message: 'a valid admin bearer token is required' });
+    }
+  });
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { DecisionSink } from '../audit/decision-log.js';
+import type { PolicyVersion } from '../engine/policy-version.js';
+import { decide, denyResolvedAddress } from '../policy/decide.js';
+import type { Decision } from '../policy/decision.js';
+import type { CheckFacts } from './check-request.js';
+import { pathForAudit } from './check-request.js';
+import type { DnsGuard } from './dns-guard.js';
+
+export interface Authorization {
+  decisionId: string;
+  identity: string;
+  identitySource: string | undefined;
+  decision: Decision;
+}
+
+/** Resolves the caller, decides, applies the DNS guard to wildcard matches, and records the decision. */
+export async function authorize(
+  version: PolicyVersion,
+  facts: CheckFacts,
+  dns: DnsGuard,
+  sink: DecisionSink,
+  startedNs: bigint,
+): Promise<Authorization> {
+  const signedHeaderName = version.identities.signedHeaderName;
+  const who = await version.identities.resolve({
+    principal: facts.principal,
+    xfcc: facts.headers['x-forwarded-client-cert'],
+    signedHeader: signedHeaderName ? facts.headers[signedHeaderName] : undefined,
+    sourceAddress: facts.sourceAddress,
+  });
+  const policy = version.policy;
+  let decision = decide(policy, { identity: who.name, authority: facts.authority, method: facts.method, path: facts.path });
+  if (decision.allowed && decision.wildcard && policy.ssrfProtection && policy.resolveWildcards) {
+    const host = decision.destination.slice(0, decision.destination.lastIndexOf(':'));
+    const verdict = await dns.check(host);
+    if (!verdict.ok) {
+      decision = denyResolvedAddress(policy, who.name, decision, verdict.address ? `resolves to ${verdict.address}, a ${verdict.label} address` : `cannot be checked: ${verdict.label}`);
+    }
+  }
+  const decisionId = randomUUID();
+  sink.record({
+    decision_id: decisionId,
+    time: new Date().toISOString(),
+    request_id: facts.requestId,
+    identity: who.name,
+    identity_source: who.source,
+    destination: decision.destination,
+    method: facts.method,
+    path: pathForAudit(facts.path),
+    verdict: decision.verdict,
+    mode: decision.mode,
+    rule: decision.rule,
+    reason: decision.reason,
+    latency_us: Number((process.hrtime.bigint() - startedNs) / 1000n),
+    policy_version: version.version,
+  });
+  return { decisionId, identity: who.name, identitySource: who.source, decision };
+}

@@ -1,0 +1,60 @@
+import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
+
+/** The parts of a CheckRequest Tollgate decides on, read exactly where Envoy puts them. */
+export interface CheckFacts {
+  authority: string;
+  method: string;
+  path: string;
+  principal: string | undefined;
+  sourceAddress: string | undefined;
+  headers: Record<string, string>;
+  requestId: string | undefined;
+  contextExtensions: Record<string, string>;
+}
+
+export type ParsedCheck = { ok: true; facts: CheckFacts } | { ok: false; reason: string };
+
+/**
+ * Envoy sends `request.http.headers` (lower-case keys, pseudo-headers included) or, with
+ * `encode_raw_headers`, `header_map` with `raw_value` bytes; both are accepted
+ * (envoy source/extensions/filters/common/ext_authz/check_request_utils.cc).
+ */
+export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
+  const attrs = req?.attributes;
+  const http = attrs?.request?.http;
+  if (!http) return { ok: false, reason: 'CheckRequest has no attributes.request.http' };
+  let headers: Record<string, string> = http.headers ?? {};
+  if (http.header_map?.headers?.length) {
+    headers = {};
+    for (const h of http.header_map.headers) {
+      if (!h.key) continue;
+      const value = h.raw_value && h.raw_value.length > 0 ? Buffer.from(h.raw_value).toString('latin1') : (h.value ?? '');
+      const key = h.key.toLowerCase();
+      headers[key] = key in headers ? `${headers[key]},${value}` : value;
+    }
+  }
+  const authority = http.host || headers[':authority'] || headers.host || '';
+  const method = http.method || headers[':method'] || '';
+  if (authority === '') return { ok: false, reason: 'request has no host (:authority)' };
+  if (method === '') return { ok: false, reason: 'request has no method' };
+  const path = http.path || headers[':path'] || (method === 'CONNECT' ? '' : '/');
+  return {
+    ok: true,
+    facts: {
+      authority,
+      method,
+      path,
+      principal: attrs?.source?.principal || undefined,
+      sourceAddress: attrs?.source?.address?.socket_address?.address || undefined,
+      headers,
+      requestId: headers['x-request-id'],
+      contextExtensions: attrs?.context_extensions ?? {},
+    },
+  };
+}
+
+/** Path without its query string, for audit records (queries often carry tokens). */
+export function pathForAudit(path: string): string {
+  const q = path.search(/[?#]/);
+  return (q === -1 ? path : path.slice(0, q)).slice(0, 512);
+}

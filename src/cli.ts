@@ -1,0 +1,41 @@
+import { bootstrapCommand, bootstrapHelp } from './cli/bootstrap.js';
+import { decideCommand, decideHelp } from './cli/decide.js';
+import { serveCommand, serveHelp } from './cli/serve.js';
+import { validateCommand, validateHelp } from './cli/validate.js';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  serve: { run: serveCommand, help: serveHelp },
+  validate: { run: validateCommand, help: validateHelp },
+  decide: { run: decideCommand, help: decideHelp },
+  bootstrap: { run: bootstrapCommand, help: bootstrapHelp },
+};
+
+const usage = `Usage: tollgate <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help.split('\n\n')[1]?.split('\n')[0] ?? ''}`)
+  .join('\n')}
+
+Run "tollgate <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`tollgate: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    console.error(`tollgate ${name}: ${(err as Error).message}`);
+    return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

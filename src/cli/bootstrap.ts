@@ -1,0 +1,26 @@
+import { parseArgs } from 'node:util';
+import { BOOTSTRAP_DEFAULTS, bootstrapYaml } from '../xds/bootstrap.js';
+
+export const bootstrapHelp = `Usage: tollgate bootstrap [--node-id ID] [--node-cluster NAME] [--xds HOST:PORT] [--admin-port PORT]
+
+Prints the Envoy bootstrap YAML for an egress gateway: node identity, admin on 127.0.0.1, and ADS
+pointing at Tollgate (default ${BOOTSTRAP_DEFAULTS.xdsAddress}). Listeners, routes and clusters then arrive over xDS.`;
+
+export async function bootstrapCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'node-id': { type: 'string', default: BOOTSTRAP_DEFAULTS.nodeId },
+      'node-cluster': { type: 'string', default: BOOTSTRAP_DEFAULTS.nodeCluster },
+      xds: { type: 'string', default: BOOTSTRAP_DEFAULTS.xdsAddress },
+      'admin-port': { type: 'string', default: String(BOOTSTRAP_DEFAULTS.adminPort) },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(bootstrapHelp);
+    return 0;
+  }
+  process.stdout.write(bootstrapYaml({ nodeId: values['node-id']!, nodeCluster: values['node-cluster']!, xdsAddress: values.xds!, adminPort: Number(values['admin-port']) }));
+  return 0;
+}

@@ -1,0 +1,53 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { PolicyError } from '../engine/policy-manager.js';
+import { startServer } from '../server.js';
+
+export const serveHelp = `Usage: tollgate serve [--policy FILE] [--grpc HOST:PORT] [--admin HOST:PORT] [--data DIR] [--admin-token TOKEN]
+
+Starts the gRPC server (ext_authz, health; default 127.0.0.1:7070) and the admin REST API
+(default 127.0.0.1:7071). The policy file is watched and hot-reloaded; PUT /v1/policy versions
+persist in the data directory (default ./data). Environment: TOLLGATE_GRPC_ADDRESS,
+TOLLGATE_ADMIN_ADDRESS, TOLLGATE_DATA_DIR, TOLLGATE_POLICY, TOLLGATE_ADMIN_TOKEN, TOLLGATE_LOG_LEVEL.
+The admin API refuses a non-loopback address without a token.`;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      policy: { type: 'string' },
+      grpc: { type: 'string' },
+      admin: { type: 'string' },
+      data: { type: 'string' },
+      'admin-token': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(serveHelp);
+    return 0;
+  }
+  let server;
+  try {
+    const config = loadConfig({
+      policyFile: values.policy,
+      grpcAddress: values.grpc,
+      adminAddress: values.admin,
+      dataDir: values.data,
+      adminToken: values['admin-token'],
+      logLevel: values['log-level'] as never,
+    });
+    server = await startServer(config);
+  } catch (err) {
+    console.error(`tollgate serve: ${err instanceof PolicyError ? err.message : (err as Error).message}`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

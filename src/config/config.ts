@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
+
+export const configSchema = z.object({
+  grpcAddress: address.default('127.0.0.1:7070'),
+  adminAddress: address.default('127.0.0.1:7071'),
+  dataDir: z.string().min(1).default('./data'),
+  policyFile: z.string().min(1).optional(),
+  adminToken: z.string().min(16, 'admin token must be at least 16 characters').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  watchPolicy: z.boolean().default(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Process configuration from TOLLGATE_* environment variables, overridden by explicit values (CLI flags). */
+export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const fromEnv: ConfigInput = {
+    grpcAddress: env.TOLLGATE_GRPC_ADDRESS,
+    adminAddress: env.TOLLGATE_ADMIN_ADDRESS,
+    dataDir: env.TOLLGATE_DATA_DIR,
+    policyFile: env.TOLLGATE_POLICY,
+    adminToken: env.TOLLGATE_ADMIN_TOKEN,
+    logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
+  };
+  const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const merged = { ...defined(fromEnv), ...defined(overrides) };
+  return configSchema.parse(merged);
+}
+
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host, port: Number(addr.slice(i + 1)) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { compileIdentityResolver, type IdentityResolver } from '../identity/resolver.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import { loadPolicyText } from '../policy/load.js';
+import type { Problem } from '../policy/problems.js';
+
+/** One immutable, fully compiled policy version: what every request is decided against. */
+export interface PolicyVersion {
+  version: number;
+  etag: string;
+  sha256: string;
+  text: string;
+  policy: CompiledPolicy;
+  identities: IdentityResolver;
+  loadedAt: string;
+}
+
+export type BuildResult = { ok: true; build: Omit<PolicyVersion, 'version' | 'etag' | 'loadedAt'> } | { ok: false; problems: Problem[] };
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Validates and compiles policy text (schema, cross-references, identity sources) without installing it. */
+export function buildPolicy(text: string): BuildResult {
+  const loaded = loadPolicyText(text);
+  if (!loaded.ok) return loaded;
+  const problems: Problem[] = [];
+  const identities = compileIdentityResolver(loaded.policy.document, problems);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, build: { sha256: sha256Hex(text), text, policy: loaded.policy, identities } };
+}
+
+export function etagFor(version: number, sha256: string): string {
+  return `"${version}-${sha256.slice(0, 16)}"`;
+}

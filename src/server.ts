@@ -1,0 +1,76 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { buildAdmin } from './admin/server.js';
+import { pinoDecisionSink, type DecisionSink } from './audit/decision-log.js';
+import { registerAuthz } from './authz/check-service.js';
+import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
+import { isLoopback, splitHostPort, type Config } from './config/config.js';
+import { PolicyManager } from './engine/policy-manager.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics/registry.js';
+import { loadServiceProtos } from './proto/load.js';
+import { EmbeddedPolicyStore } from './store/embedded/policy-store.js';
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Replaces system DNS for the wildcard SSRF check (tests run without a resolver). */
+  lookup?: LookupFn;
+  decisionSink?: DecisionSink;
+}
+
+export interface RunningServer {
+  grpcPort: number;
+  adminPort: number;
+  policies: PolicyManager;
+  close(): Promise<void>;
+}
+
+const SERVICES = ['', 'envoy.service.auth.v3.Authorization'];
+
+/** Starts gRPC (ext_authz, health) and the admin API from a validated config. */
+export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const admin = splitHostPort(config.adminAddress);
+  if (!isLoopback(admin.host) && !config.adminToken) {
+    throw new Error(`refusing to serve the admin API on ${config.adminAddress} without a token: set TOLLGATE_ADMIN_TOKEN or --admin-token, or bind to 127.0.0.1`);
+  }
+  const protos = loadServiceProtos();
+  log.info({ ms: Math.round(protos.loadMs) }, 'Envoy service protos loaded');
+
+  const metrics = createMetrics();
+  const policies = new PolicyManager(new EmbeddedPolicyStore(config.dataDir), log, config.policyFile);
+  await policies.init();
+  metrics.policyVersion.set(policies.current.version);
+  policies.subscribe((v) => metrics.policyVersion.set(v.version));
+  if (config.policyFile && config.watchPolicy) policies.watchFile();
+
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING'])));
+  health.addToServer(grpcServer);
+  registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: opts.decisionSink ?? pinoDecisionSink(log), metrics, log });
+
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync(config.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+  for (const s of SERVICES) health.setStatus(s, 'SERVING');
+  let ready = true;
+
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready });
+  await app.listen({ host: admin.host, port: admin.port });
+  const adminPort = (app.server.address() as { port: number }).port;
+  log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
+
+  return {
+    grpcPort,
+    adminPort,
+    policies,
+    async close() {
+      ready = false;
+      for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
+      policies.close();
+      await app.close();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,17 @@
+/** A stored policy document with its monotonically increasing version. */
+export interface StoredPolicy {
+  version: number;
+  text: string;
+  sha256: string;
+  /** sha256 of the policy file this version was imported from, if any (lets a restart notice file edits). */
+  sourceSha256?: string;
+  updatedAt: string;
+}
+
+/** Where policy versions persist. The embedded store writes files; a Redis store shares them across replicas. */
+export interface PolicyStore {
+  load(): Promise<StoredPolicy | undefined>;
+  /** Persists atomically: after it resolves, a crash or restart sees this version or a newer one. */
+  save(policy: StoredPolicy): Promise<void>;
+  close(): Promise<void>;
+}
