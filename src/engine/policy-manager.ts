@@ -21,6 +21,8 @@ export class PolicyManager {
   private readonly listeners = new Set<(v: PolicyVersion) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private watcher: AbortController | undefined;
+  /** sha256 of the policy file content last imported; kept with API versions so a restart can tell whether the file changed. */
+  private fileSha: string | undefined;
 
   constructor(
     private readonly store: PolicyStore,
@@ -41,6 +43,7 @@ export class PolicyManager {
       const built = buildPolicy(stored.text);
       if (built.ok) {
         this.currentVersion = { ...built.build, version: stored.version, etag: etagFor(stored.version, built.build.sha256), loadedAt: stored.updatedAt };
+        this.fileSha = stored.sourceSha256;
         return;
       }
       this.log.error({ problems: built.problems }, 'stored policy no longer compiles; falling back to the policy file');
@@ -50,7 +53,8 @@ export class PolicyManager {
     if (!built.ok) throw new PolicyError(`policy ${this.policyFile ?? '(empty)'} is invalid`, built.problems);
     const version = (stored?.version ?? 0) + 1;
     this.currentVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
-    await this.persist(this.currentVersion, fileSha);
+    this.fileSha = fileSha;
+    await this.persist(this.currentVersion);
   }
 
   subscribe(listener: (v: PolicyVersion) => void): () => void {
@@ -73,7 +77,8 @@ export class PolicyManager {
     if (!built.ok) return { ok: false, kind: 'invalid', problems: built.problems };
     const version = this.currentVersion.version + 1;
     const next: PolicyVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
-    await this.persist(next, sourceSha256);
+    if (sourceSha256 !== undefined) this.fileSha = sourceSha256;
+    await this.persist(next);
     this.currentVersion = next;
     this.log.info({ version, etag: next.etag, rules: next.policy.rules.length }, 'policy installed');
     for (const listener of this.listeners) {
@@ -86,8 +91,8 @@ export class PolicyManager {
     return { ok: true, version: next };
   }
 
-  private persist(v: PolicyVersion, sourceSha256: string | undefined): Promise<void> {
-    return this.store.save({ version: v.version, text: v.text, sha256: v.sha256, sourceSha256, updatedAt: v.loadedAt });
+  private persist(v: PolicyVersion): Promise<void> {
+    return this.store.save({ version: v.version, text: v.text, sha256: v.sha256, sourceSha256: this.fileSha, updatedAt: v.loadedAt });
   }
 
   /** Watches the policy file; a valid edit replaces the policy, an invalid one is logged and the old one keeps serving. */
@@ -97,7 +102,7 @@ export class PolicyManager {
     const controller = new AbortController();
     this.watcher = controller;
     let timer: NodeJS.Timeout | undefined;
-    let lastSha = this.currentVersion.sha256;
+    let lastSha = this.fileSha;
     const reload = async () => {
       let text: string;
       try {

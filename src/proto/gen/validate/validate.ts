@@ -6,6 +6,7 @@
 
 /* eslint-disable */
 import type { Duration } from "../google/protobuf/duration.js";
+import type { Timestamp } from "../google/protobuf/timestamp.js";
 
 export const protobufPackage = "validate";
 
@@ -1129,35 +1130,35 @@ export interface TimestampRules {
     | undefined;
   /** Const specifies that this field must be exactly the specified value */
   const?:
-    | Date
+    | Timestamp
     | undefined;
   /**
    * Lt specifies that this field must be less than the specified value,
    * exclusive
    */
   lt?:
-    | Date
+    | Timestamp
     | undefined;
   /**
    * Lte specifies that this field must be less than the specified value,
    * inclusive
    */
   lte?:
-    | Date
+    | Timestamp
     | undefined;
   /**
    * Gt specifies that this field must be greater than the specified value,
    * exclusive
    */
   gt?:
-    | Date
+    | Timestamp
     | undefined;
   /**
    * Gte specifies that this field must be greater than the specified value,
    * inclusive
    */
   gte?:
-    | Date
+    | Timestamp
     | undefined;
   /**
    * LtNow specifies that this must be less than the current time. LtNow

@@ -5,6 +5,7 @@
 // source: envoy/service/auth/v3/attribute_context.proto
 
 /* eslint-disable */
+import type { Timestamp } from "../../../../google/protobuf/timestamp.js";
 import type { Address } from "../../../config/core/v3/address.js";
 import type { HeaderMap, Metadata } from "../../../config/core/v3/base.js";
 
@@ -146,7 +147,7 @@ export interface AttributeContext_Peer_LabelsEntry {
 export interface AttributeContext_Request {
   /** The timestamp when the proxy receives the first byte of the request. */
   time?:
-    | Date
+    | Timestamp
     | undefined;
   /** Represents an HTTP request or an HTTP-like request. */
   http?: AttributeContext_HttpRequest | undefined;

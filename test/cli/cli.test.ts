@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
+
+async function tollgate(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('node', ['bin/tollgate.js', ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('tollgate CLI', () => {
+  it('validate accepts the example policy', async () => {
+    const out = await tollgate('validate', 'examples/policy.yaml');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/valid \(\d+ rules/);
+  });
+
+  it('validate prints every problem with its path and exits 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'identities:',
+        '  - { name: web, match: { sourceCidr: "10.0.0.0/33" } }',
+        'egress:',
+        '  - identity: web',
+        '    allow: [{ host: ok.example.com }]',
+        '  - identity: web',
+        '    allow: [{ host: ok.example.com }]',
+        '  - identity: web',
+        '    allow:',
+        '      - { host: "api.*.example.com", methods: [get] }',
+        '      - { host: good.example.com, colour: blue }',
+      ].join('\n'),
+    );
+    const out = await tollgate('validate', file);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('egress[2].allow[0].host: wildcard must be a leading "*."');
+    expect(out.stderr).toContain('egress[2].allow[0].methods[0]: methods are upper-case HTTP method names');
+    expect(out.stderr).toContain('egress[2].allow[1]: unknown field "colour"');
+  });
+
+  it('validate reports cross-reference problems such as an unknown identity or a bad CIDR', async () => {
+    const file = join(dir, 'refs.yaml');
+    writeFileSync(file, 'version: 1\nidentities:\n  - { name: web, match: { sourceCidr: "10.0.0.0/33" } }\negress:\n  - identity: ghost\n    allow: [{ host: ok.example.com }]\n');
+    const out = await tollgate('validate', file);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('egress[0].identity: unknown identity "ghost"');
+  });
+
+  it('decide explains an allow and exits 0, and a denial exits 3', async () => {
+    const allow = await tollgate('decide', '--policy', 'examples/policy.yaml', '--principal', 'spiffe://prod.example/ns/billing/sa/web', '--host', 'api.stripe.com', '--method', 'POST', '--path', '/v1/charges/ch_1');
+    expect(allow.code).toBe(0);
+    expect(allow.stdout).toContain('rule:   stripe-api');
+    const deny = await tollgate('decide', '--policy', 'examples/policy.yaml', '--identity', 'billing', '--host', 'evil.example.com', '--json');
+    expect(deny.code).toBe(3);
+    expect(JSON.parse(deny.stdout)).toMatchObject({ allowed: false, rule: 'default-deny' });
+  });
+
+  it('bootstrap prints an Envoy bootstrap that points ADS at Tollgate', async () => {
+    const out = await tollgate('bootstrap', '--node-id', 'gw-7', '--xds', 'tollgate:7070');
+    const doc = parse(out.stdout);
+    expect(doc.node.id).toBe('gw-7');
+    expect(doc.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name).toBe('tollgate_xds');
+    expect(doc.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'tollgate', port_value: 7070 });
+  });
+
+  it('every command has --help', async () => {
+    for (const cmd of ['serve', 'validate', 'decide', 'bootstrap']) {
+      const out = await tollgate(cmd, '--help');
+      expect(out.code).toBe(0);
+      expect(out.stdout).toContain(`Usage: tollgate ${cmd}`);
+    }
+  });
+});
