@@ -1,0 +1,17 @@
+# Tollgate on Node 22 LTS. Build: docker build -t tollgate .
+FROM node:22-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY bin ./bin
+COPY src ./src
+COPY examples ./examples
+COPY tsconfig.json ./
+ENV TOLLGATE_GRPC_ADDRESS=0.0.0.0:7070 \
+    TOLLGATE_ADMIN_ADDRESS=0.0.0.0:7071 \
+    TOLLGATE_DATA_DIR=/data
+VOLUME /data
+EXPOSE 7070 7071
+USER node
+ENTRYPOINT ["node", "bin/tollgate.js"]
+CMD ["serve", "--policy", "examples/policy.yaml"]
