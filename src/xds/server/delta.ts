@@ -1,0 +1,210 @@
+import type * as grpc from '@grpc/grpc-js';
+import type {
+  DeltaDiscoveryRequest,
+  DeltaDiscoveryResponse,
+} from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
+import type { Snapshot } from '../cache/snapshot.js';
+import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
+import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
+
+interface DeltaTypeState extends TypeStateBase {
+  /** Subscribed with an empty first request (Envoy's LDS/CDS), until the client names resources. */
+  legacyWildcard: boolean;
+  /** Subscribed to "*". */
+  explicitWildcard: boolean;
+  names: Set<string>;
+  /** What the client holds, by name: what we sent (ACKed or not) and what it declared on reconnect. */
+  known: Map<string, string>;
+  /** Names the client (re)subscribed to: the protocol requires an answer even if it already holds them. */
+  mustAnswer: Set<string>;
+  /** The snapshot whose resources of this type the client holds exactly (wildcard only): diffs start there. */
+  syncedTo: Snapshot | undefined;
+  responded: boolean;
+  inflightVersion: string;
+  inflightResources: ReadonlyArray<readonly [string, string]>;
+  /** Resources the client NACKed, with dependencyAcks() then: retried once only after an earlier type moved on. */
+  rejected: { resources: ReadonlyArray<readonly [string, string]>; deps: number } | undefined;
+}
+
+interface DeltaPlan {
+  resources: Resource[];
+  removed: string[];
+  /** After this response the client holds exactly the snapshot's resources of the type. */
+  complete: boolean;
+}
+
+function isWildcard(state: DeltaTypeState): boolean {
+  return state.legacyWildcard || state.explicitWildcard;
+}
+
+/** Incremental xDS over ADS: responses carry only what changed, removals by name, and a per-resource version. */
+class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaTypeState, DeltaPlan> {
+  protected handle(req: DeltaDiscoveryRequest, typeUrl: string): void {
+    let state = this.states.get(typeUrl);
+    const first = !state;
+    if (!state) {
+      state = {
+        typeUrl,
+        nonce: undefined,
+        inflight: false,
+        legacyWildcard: false,
+        explicitWildcard: false,
+        names: new Set(),
+        known: new Map(),
+        mustAnswer: new Set(),
+        syncedTo: undefined,
+        responded: false,
+        inflightVersion: '',
+        inflightResources: [],
+        rejected: undefined,
+      };
+      this.states.set(typeUrl, state);
+    }
+    const nonce = req.response_nonce ?? '';
+    if (nonce !== '' && nonce === state.nonce && state.inflight) {
+      state.inflight = false;
+      if (req.error_detail) {
+        const message = req.error_detail.message ?? '';
+        state.rejected = { resources: state.inflightResources, deps: this.dependencyAcks(typeUrl) };
+        this.status?.nacked(typeUrl, state.inflightVersion, nonce, req.error_detail.code ?? 0, message);
+        this.logger?.warn({ node: this.status?.info.nodeId, typeUrl, version: state.inflightVersion, message }, 'xds NACK');
+      } else {
+        this.countAck(typeUrl);
+        state.rejected = undefined;
+        this.status?.acked(typeUrl, state.inflightVersion);
+      }
+    } else if (nonce !== '') {
+      // Stale nonce: no ACK meaning, but subscription changes in it still count.
+      this.logger?.debug({ node: this.status?.info.nodeId, typeUrl, nonce, current: state.nonce }, 'xds stale nonce');
+    }
+
+    const subscribe = req.resource_names_subscribe ?? [];
+    const initial = first ? (req.initial_resource_versions ?? {}) : {};
+    if (first) {
+      for (const [name, version] of Object.entries(initial)) state.known.set(name, version);
+      if (subscribe.length === 0 && LEGACY_WILDCARD_TYPES.has(typeUrl)) state.legacyWildcard = true;
+    }
+    for (const name of subscribe) {
+      if (name === '*') {
+        state.explicitWildcard = true;
+        continue;
+      }
+      state.legacyWildcard = false;
+      state.names.add(name);
+      // A reconnecting client that declared this name at a version does not need it again.
+      if (!(name in initial)) state.mustAnswer.add(name);
+    }
+    for (const name of req.resource_names_unsubscribe ?? []) {
+      if (name === '*') {
+        state.explicitWildcard = false;
+        state.legacyWildcard = false;
+        continue;
+      }
+      state.names.delete(name);
+      state.mustAnswer.delete(name);
+      if (!isWildcard(state)) state.known.delete(name);
+    }
+    if (!isWildcard(state)) state.syncedTo = undefined;
+  }
+
+  protected plan(state: DeltaTypeState, snapshot: Snapshot, pass: PushPass): DeltaPlan | undefined {
+    const all = snapshot.resources(state.typeUrl);
+    const wildcard = isWildcard(state);
+    if (state.rejected && state.rejected.deps !== this.dependencyAcks(state.typeUrl)) {
+      for (const [name, version] of state.rejected.resources) {
+        if (all.get(name)?.version === version && state.known.get(name) === version) state.mustAnswer.add(name);
+      }
+      state.rejected = undefined;
+    }
+    // Dropping clusters and load assignments waits for the break pass; answers about missing names do not.
+    const dropStale = pass === 'break' || (state.typeUrl !== TYPE_URL.cluster && state.typeUrl !== TYPE_URL.endpoint);
+    const resources: Resource[] = [];
+    const removed: string[] = [];
+    let deferred = false;
+    const consider = (name: string): void => {
+      const r = all.get(name);
+      if (r) {
+        if (state.mustAnswer.has(name) || state.known.get(name) !== r.version) resources.push(r);
+      } else if (state.mustAnswer.has(name)) {
+        removed.push(name);
+      } else if (state.known.has(name)) {
+        if (dropStale) removed.push(name);
+        else deferred = true;
+      }
+    };
+
+    if (wildcard) {
+      if (state.syncedTo && state.mustAnswer.size === 0) {
+        if (state.syncedTo === snapshot) return undefined;
+        for (const name of snapshot.changedSince(state.typeUrl, state.syncedTo)) consider(name);
+      } else {
+        for (const name of all.keys()) consider(name);
+        for (const name of state.known.keys()) if (!all.has(name)) consider(name);
+        for (const name of state.mustAnswer) if (!all.has(name) && !state.known.has(name)) consider(name);
+      }
+    } else {
+      for (const name of state.names) consider(name);
+    }
+
+    const complete = wildcard && !deferred;
+    if (resources.length === 0 && removed.length === 0) {
+      if (complete) state.syncedTo = snapshot;
+      // A wildcard subscriber waits for a first answer even when there is nothing (Envoy's initial CDS/LDS fetch).
+      if (wildcard && !state.responded && pass === 'make') return { resources, removed, complete };
+      return undefined;
+    }
+    return { resources, removed, complete };
+  }
+
+  protected send(state: DeltaTypeState, snapshot: Snapshot, plan: DeltaPlan, nonce: string): void {
+    for (const r of plan.resources) {
+      state.known.set(r.name, r.version);
+      state.mustAnswer.delete(r.name);
+    }
+    for (const name of plan.removed) {
+      state.known.delete(name);
+      state.mustAnswer.delete(name);
+    }
+    if (plan.complete) state.syncedTo = snapshot;
+    state.responded = true;
+    state.inflightVersion = snapshot.version;
+    state.inflightResources = plan.resources.map((r) => [r.name, r.version] as const);
+    if (state.typeUrl === TYPE_URL.cluster) this.refreshEndpointsOf(plan.resources);
+    if (state.typeUrl === TYPE_URL.endpoint) {
+      this.endpointsDelivered(plan.resources.map((r) => r.name));
+      this.endpointsDelivered(plan.removed);
+    }
+    this.write({
+      system_version_info: snapshot.version,
+      type_url: state.typeUrl,
+      nonce,
+      resources: plan.resources.map((r) => ({
+        name: r.name,
+        version: r.version,
+        resource: { type_url: r.typeUrl, value: r.body },
+      })),
+      removed_resources: plan.removed,
+    });
+    this.status?.sent(state.typeUrl, snapshot.version, nonce, plan.resources.length, plan.removed.length);
+  }
+
+  /** Envoy re-warms a changed EDS cluster and needs its load assignment again, even an unchanged one. */
+  private refreshEndpointsOf(clusters: readonly Resource[]): void {
+    const eds = this.states.get(TYPE_URL.endpoint);
+    if (!eds) return;
+    for (const cluster of clusters) {
+      const endpoints = cluster.refs?.endpoints ?? [];
+      this.awaitEndpoints(endpoints);
+      for (const name of endpoints) {
+        if (eds.names.has(name) || isWildcard(eds)) eds.mustAnswer.add(name);
+      }
+    }
+  }
+}
+
+/** grpc-js handler for AggregatedDiscoveryService/DeltaAggregatedResources. */
+export function deltaHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+  return (call) => {
+    new DeltaStream(call, deps, 'delta');
+  };
+}

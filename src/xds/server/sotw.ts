@@ -1,0 +1,163 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { DiscoveryRequest } from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
+import { contentKeyOf, type Snapshot } from '../cache/snapshot.js';
+import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
+import type { SotwWireResponse } from './encode.js';
+import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
+
+interface Sent {
+  version: string;
+  key: string;
+  resources: ReadonlyMap<string, Resource>;
+}
+
+interface SotwTypeState extends TypeStateBase {
+  wildcard: boolean;
+  names: Set<string>;
+  /** Once a type has named resources, an empty list means "none" rather than the legacy wildcard. */
+  everNamed: boolean;
+  lastSent: Sent | undefined;
+  /** Content the client NACKed, with dependencyAcks() then: it is retried only after an earlier type moved on. */
+  rejected: { key: string; deps: number } | undefined;
+  /** A cluster naming these endpoints was (re)sent: Envoy needs the load assignment again even if unchanged. */
+  forceResend: boolean;
+  /** Names subscribed since the last response: the client may have dropped them, so they are sent even if unchanged. */
+  added: Set<string>;
+}
+
+interface SotwPlan {
+  key: string;
+  resources: ReadonlyMap<string, Resource>;
+}
+
+/** State of the world over ADS: every response carries the whole subscribed set of its type. */
+class SotwStream extends AdsStream<DiscoveryRequest, SotwWireResponse, SotwTypeState, SotwPlan> {
+  protected handle(req: DiscoveryRequest, typeUrl: string): void {
+    let state = this.states.get(typeUrl);
+    if (!state) {
+      state = {
+        typeUrl,
+        nonce: undefined,
+        inflight: false,
+        wildcard: false,
+        names: new Set(),
+        everNamed: false,
+        lastSent: undefined,
+        rejected: undefined,
+        forceResend: false,
+        added: new Set(),
+      };
+      this.states.set(typeUrl, state);
+    }
+    const nonce = req.response_nonce ?? '';
+    if (nonce !== '') {
+      // A request answering an older response crossed a newer one in flight; the client will answer that one too.
+      if (nonce !== state.nonce) {
+        this.logger?.debug({ node: this.status?.info.nodeId, typeUrl, nonce, current: state.nonce }, 'xds stale nonce ignored');
+        return;
+      }
+      if (state.inflight) {
+        state.inflight = false;
+        if (req.error_detail) {
+          state.rejected = { key: state.lastSent?.key ?? '', deps: this.dependencyAcks(typeUrl) };
+          const message = req.error_detail.message ?? '';
+          this.status?.nacked(typeUrl, state.lastSent?.version ?? '', nonce, req.error_detail.code ?? 0, message);
+          this.logger?.warn({ node: this.status?.info.nodeId, typeUrl, version: state.lastSent?.version, message }, 'xds NACK');
+        } else {
+          this.countAck(typeUrl);
+          state.rejected = undefined;
+          this.status?.acked(typeUrl, req.version_info ?? '');
+        }
+      }
+    }
+    const names = req.resource_names ?? [];
+    state.wildcard = names.includes('*') || (names.length === 0 && LEGACY_WILDCARD_TYPES.has(typeUrl) && !state.everNamed);
+    const next = new Set(names.filter((n) => n !== '*'));
+    for (const name of next) if (!state.names.has(name)) state.added.add(name);
+    for (const name of state.added) if (!next.has(name)) state.added.delete(name);
+    state.names = next;
+    if (state.names.size > 0) state.everNamed = true;
+  }
+
+  protected plan(state: SotwTypeState, snapshot: Snapshot, pass: PushPass): SotwPlan | undefined {
+    // Only clusters have a break step in SotW: unreferenced routes and load assignments are dropped by Envoy itself.
+    if (pass === 'break' && state.typeUrl !== TYPE_URL.cluster) return undefined;
+    const all = snapshot.resources(state.typeUrl);
+    let resources: ReadonlyMap<string, Resource>;
+    let key: string;
+    if (state.wildcard) {
+      resources = all;
+      key = snapshot.contentKey(state.typeUrl);
+      if (pass === 'make' && state.typeUrl === TYPE_URL.cluster && state.lastSent) {
+        let kept: Map<string, Resource> | undefined;
+        for (const [name, r] of state.lastSent.resources) {
+          if (all.has(name)) continue;
+          kept ??= new Map(all);
+          kept.set(name, r);
+        }
+        if (kept) {
+          resources = kept;
+          key = contentKeyOf(kept.values());
+        }
+      }
+    } else {
+      const picked = new Map<string, Resource>();
+      for (const name of state.names) {
+        const r = all.get(name);
+        if (r) picked.set(name, r);
+      }
+      // Answer with the names that exist now (go-control-plane#426); with none there is nothing to say yet.
+      if (picked.size === 0) return undefined;
+      resources = picked;
+      key = contentKeyOf(picked.values());
+    }
+    const rejected = state.rejected?.key === key ? state.rejected : undefined;
+    if (rejected) return rejected.deps !== this.dependencyAcks(state.typeUrl) ? { key, resources } : undefined;
+    const last = state.lastSent;
+    if (!last || state.forceResend) return { key, resources };
+    if (state.wildcard) return key === last.key ? undefined : { key, resources };
+    // A response only adds to what the client holds for RDS/EDS, so it is due only for new or changed resources.
+    for (const [name, r] of resources) {
+      if (state.added.has(name) || last.resources.get(name)?.version !== r.version) return { key, resources };
+    }
+    return undefined;
+  }
+
+  protected send(state: SotwTypeState, snapshot: Snapshot, plan: SotwPlan, nonce: string): void {
+    const previous = state.lastSent?.resources;
+    if (state.typeUrl === TYPE_URL.cluster) this.refreshEndpointsOf(plan.resources, previous);
+    const resources = [...plan.resources.values()];
+    state.lastSent = { version: snapshot.version, key: plan.key, resources: plan.resources };
+    state.forceResend = false;
+    state.added.clear();
+    if (state.typeUrl === TYPE_URL.endpoint) this.endpointsDelivered(plan.resources.keys());
+    this.write({
+      version_info: snapshot.version,
+      type_url: state.typeUrl,
+      nonce,
+      resources,
+    });
+    this.status?.sent(state.typeUrl, snapshot.version, nonce, resources.length);
+  }
+
+  private refreshEndpointsOf(clusters: ReadonlyMap<string, Resource>, previous: ReadonlyMap<string, Resource> | undefined): void {
+    const eds = this.states.get(TYPE_URL.endpoint);
+    if (!eds) return;
+    for (const [name, cluster] of clusters) {
+      if (previous?.get(name)?.version === cluster.version) continue;
+      const endpoints = cluster.refs?.endpoints ?? [];
+      this.awaitEndpoints(endpoints);
+      if (endpoints.some((e) => eds.wildcard || eds.names.has(e))) eds.forceResend = true;
+    }
+  }
+}
+
+/**
+ * grpc-js handler for AggregatedDiscoveryService/StreamAggregatedResources; its responses must be serialized with
+ * encodeSotwResponse (registerAds does so).
+ */
+export function sotwHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DiscoveryRequest, SotwWireResponse> {
+  return (call) => {
+    new SotwStream(call, deps, 'sotw');
+  };
+}

@@ -1,0 +1,196 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { Node } from '../../proto/gen/envoy/config/core/v3/base.js';
+import type { SnapshotCache } from '../cache/cache.js';
+import type { Snapshot } from '../cache/snapshot.js';
+import type { StreamKind, StreamStatus, XdsStatus } from '../status.js';
+import { comparePushOrder, TYPE_URL } from '../types.js';
+
+export interface AdsDeps {
+  cache: SnapshotCache;
+  status: XdsStatus;
+  logger?: Logger;
+}
+
+/** What every per-type protocol state has: the last response's nonce and whether its ACK/NACK is still due. */
+export interface TypeStateBase {
+  readonly typeUrl: string;
+  nonce: string | undefined;
+  inflight: boolean;
+}
+
+/**
+ * Make: send additions and updates in PUSH_ORDER. Break: afterwards, drop what the new snapshot no longer has, so
+ * clusters disappear only after the listeners and routes that named them have moved on.
+ */
+export type PushPass = 'make' | 'break';
+
+const BREAK_TYPES: ReadonlySet<string> = new Set([TYPE_URL.cluster, TYPE_URL.endpoint]);
+
+/** How long listeners and routes wait for the load assignments of new clusters before going out anyway. */
+export const ENDPOINT_WAIT_MS = 2_000;
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The stream lifecycle both ADS variants share: node on the first request, the cache watch, the status record, and
+ * the ordered push loop. Subclasses only speak their variant of the protocol.
+ */
+export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, Res, State extends TypeStateBase, Plan> {
+  protected readonly states = new Map<string, State>();
+  protected snapshot: Snapshot | undefined;
+  protected status: StreamStatus | undefined;
+  protected readonly logger: Logger | undefined;
+  private nonceCounter = 0;
+  private unwatch: (() => void) | undefined;
+  private closed = false;
+  /** Load assignments of clusters just sent that the client has not received yet; listeners and routes wait for them. */
+  private readonly awaitedEndpoints = new Set<string>();
+  private readonly ackCounts = new Map<string, number>();
+  private endpointTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    protected readonly call: grpc.ServerDuplexStream<Req, Res>,
+    protected readonly deps: AdsDeps,
+    private readonly kind: StreamKind,
+  ) {
+    this.logger = deps.logger;
+    call.on('data', (req: Req) => this.receive(req));
+    call.on('end', () => {
+      this.close();
+      call.end();
+    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    call.on('close', () => this.close());
+  }
+
+  protected abstract handle(req: Req, typeUrl: string): void;
+  protected abstract plan(state: State, snapshot: Snapshot, pass: PushPass): Plan | undefined;
+  protected abstract send(state: State, snapshot: Snapshot, plan: Plan, nonce: string): void;
+
+  private receive(req: Req): void {
+    if (this.closed) return;
+    try {
+      const typeUrl = req.type_url;
+      if (!typeUrl) throw new RequestError(grpc.status.INVALID_ARGUMENT, 'request has no type_url');
+      if (!this.status) this.start(req.node);
+      this.handle(req, typeUrl);
+      this.push();
+    } catch (err) {
+      if (err instanceof RequestError) this.fail(err.code, err.message);
+      else {
+        this.logger?.error({ err, node: this.status?.info.nodeId }, 'xds stream failed');
+        this.fail(grpc.status.INTERNAL, 'internal error handling the request');
+      }
+    }
+  }
+
+  private start(node: Node | undefined): void {
+    if (!node?.id) throw new RequestError(grpc.status.INVALID_ARGUMENT, 'the first request on a stream must carry node.id');
+    const group = this.deps.cache.groupOf(node);
+    this.status = this.deps.status.connect(this.kind, node, group, this.call.getPeer());
+    this.snapshot = this.deps.cache.getSnapshot(group);
+    this.status.snapshotVersion = this.snapshot?.version;
+    this.unwatch = this.deps.cache.watch(group, (snapshot) => {
+      this.snapshot = snapshot;
+      if (this.status) this.status.snapshotVersion = snapshot.version;
+      this.push();
+    });
+    this.logger?.info({ node: node.id, group, kind: this.kind, snapshot: this.snapshot?.version }, 'xds stream connected');
+  }
+
+  /** Sends what each type needs, in push order; a type still awaiting its ACK holds back every type after it. */
+  protected push(): void {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.closed) return;
+    const types = [...this.states.keys()].sort(comparePushOrder);
+    for (const pass of ['make', 'break'] as const) {
+      for (const typeUrl of types) {
+        if (pass === 'break' && !BREAK_TYPES.has(typeUrl)) continue;
+        if (this.awaitedEndpoints.size > 0 && (pass === 'break' || comparePushOrder(typeUrl, TYPE_URL.endpoint) > 0)) {
+          this.armEndpointTimer();
+          return;
+        }
+        const state = this.states.get(typeUrl);
+        if (!state) continue;
+        const plan = this.plan(state, snapshot, pass);
+        if (plan === undefined) continue;
+        if (state.inflight) return;
+        const nonce = String(++this.nonceCounter);
+        state.nonce = nonce;
+        state.inflight = true;
+        this.send(state, snapshot, plan, nonce);
+      }
+    }
+  }
+
+  protected countAck(typeUrl: string): void {
+    this.ackCounts.set(typeUrl, (this.ackCounts.get(typeUrl) ?? 0) + 1);
+  }
+
+  /**
+   * ACKs so far of the types pushed before this one (what it may depend on). A NACKed resource is retried only when
+   * this number moved: the rejection may have been a missing dependency, and retrying otherwise would be a NACK loop.
+   */
+  protected dependencyAcks(typeUrl: string): number {
+    let n = 0;
+    for (const [t, count] of this.ackCounts) if (comparePushOrder(t, typeUrl) < 0) n += count;
+    return n;
+  }
+
+  /** Clusters naming these load assignments went out: hold listeners and routes until the client has them. */
+  protected awaitEndpoints(names: Iterable<string>): void {
+    if (!this.states.has(TYPE_URL.endpoint)) return;
+    for (const name of names) this.awaitedEndpoints.add(name);
+  }
+
+  protected endpointsDelivered(names: Iterable<string>): void {
+    for (const name of names) this.awaitedEndpoints.delete(name);
+    if (this.awaitedEndpoints.size === 0 && this.endpointTimer) {
+      clearTimeout(this.endpointTimer);
+      this.endpointTimer = undefined;
+    }
+  }
+
+  // A client that never asks for some load assignment must not freeze its listeners and routes forever.
+  private armEndpointTimer(): void {
+    if (this.endpointTimer) return;
+    this.endpointTimer = setTimeout(() => {
+      this.endpointTimer = undefined;
+      this.logger?.warn({ node: this.status?.info.nodeId, awaiting: [...this.awaitedEndpoints] }, 'xds load assignments never requested');
+      this.awaitedEndpoints.clear();
+      this.push();
+    }, ENDPOINT_WAIT_MS);
+    this.endpointTimer.unref();
+  }
+
+  protected write(response: Res): void {
+    if (!this.closed) this.call.write(response);
+  }
+
+  private fail(code: grpc.status, details: string): void {
+    if (this.closed) return;
+    this.logger?.warn({ code, details, node: this.status?.info.nodeId }, 'xds request rejected');
+    this.close();
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unwatch?.();
+    if (this.endpointTimer) clearTimeout(this.endpointTimer);
+    if (this.status) {
+      this.deps.status.disconnect(this.status);
+      this.logger?.info({ node: this.status.info.nodeId, kind: this.kind }, 'xds stream closed');
+    }
+  }
+}
