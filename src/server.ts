@@ -11,6 +11,12 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/registry.js';
 import { loadServiceProtos } from './proto/load.js';
 import { EmbeddedPolicyStore } from './store/embedded/policy-store.js';
+import { xdsRoutes } from './admin/routes/xds.js';
+import { SnapshotCache } from './xds/cache/cache.js';
+import { POLICY_GROUP, PolicyPublisher } from './xds/publisher.js';
+import { xdsOptionsSchema } from './xds/resources/options.js';
+import { registerAds } from './xds/server/index.js';
+import { XdsStatus } from './xds/status.js';
 
 export interface ServerOptions {
   logger?: Logger;
@@ -26,7 +32,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const SERVICES = ['', 'envoy.service.auth.v3.Authorization'];
+const SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.discovery.v3.AggregatedDiscoveryService'];
 
 /** Starts gRPC (ext_authz, health) and the admin API from a validated config. */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -50,13 +56,21 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   health.addToServer(grpcServer);
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: opts.decisionSink ?? pinoDecisionSink(log), metrics, log });
 
+  // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
+  const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });
+  const xdsStatus = new XdsStatus();
+  const publisher = new PolicyPublisher(cache, xdsOptionsSchema.parse({ tollgateAddress: config.xdsTollgateAddress ?? config.grpcAddress, listenPort: config.egressPort }), log);
+  publisher.publish(policies.current);
+  policies.subscribe((v) => publisher.publish(v));
+  registerAds(grpcServer, cache, xdsStatus, log);
+
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready });
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');

@@ -10,6 +10,10 @@ export const configSchema = z.object({
   adminToken: z.string().min(16, 'admin token must be at least 16 characters').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   watchPolicy: z.boolean().default(true),
+  /** Tollgate's gRPC address as the Envoy gateways reach it (goes into the pushed clusters); default: grpcAddress. */
+  xdsTollgateAddress: address.optional(),
+  /** Port of the egress listener pushed to Envoy. */
+  egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -24,6 +28,8 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     policyFile: env.TOLLGATE_POLICY,
     adminToken: env.TOLLGATE_ADMIN_TOKEN,
     logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
+    xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
+    egressPort: env.TOLLGATE_EGRESS_PORT,
   };
   const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = { ...defined(fromEnv), ...defined(overrides) };

@@ -3,7 +3,7 @@ import type { Node } from '../../src/proto/gen/envoy/config/core/v3/base.js';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/proto/gen/envoy/service/discovery/v3/discovery.js';
 import { TYPE_URL } from '../../src/xds/types.js';
 import { openAdsStream, streamStatus, Waiter } from './ads-client.js';
-import { dependentNames } from './envoy-dependencies.js';
+import { dependentNames, resourceNameOf } from './envoy-dependencies.js';
 
 export interface SotwReceived {
   typeUrl: string;
@@ -17,8 +17,8 @@ export interface SotwDriverOptions {
   address: string;
   node: Node;
   reject?: (typeUrl: string, resources: ReadonlyArray<{ name: string; body: Buffer }>) => string | undefined;
-  /** Decodes a resource's name from its body (the SotW response carries bare Anys). */
-  nameOf: (typeUrl: string, body: Buffer) => string;
+  /** Decodes a resource's name from its body (the SotW response carries bare Anys); default: decode the Envoy type. */
+  nameOf?: (typeUrl: string, body: Buffer) => string;
 }
 
 interface TypeState {
@@ -119,7 +119,7 @@ export class XdsSotwDriver {
     const state = this.state(typeUrl);
     const resources = (res.resources ?? []).map((a) => {
       const body = Buffer.from(a.value ?? []);
-      return { name: this.options.nameOf(typeUrl, body), body };
+      return { name: (this.options.nameOf ?? resourceNameOf)(typeUrl, body), body };
     });
     const problem = this.reject?.(typeUrl, resources);
     const nonce = res.nonce ?? '';

@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import type { SnapshotCache } from '../../xds/cache/cache.js';
+import { POLICY_GROUP } from '../../xds/publisher.js';
+import type { XdsStatus } from '../../xds/status.js';
+
+/** GET /v1/xds/nodes: connected Envoys, what each was sent and ACKed per type, and the last NACK. */
+export function xdsRoutes(app: FastifyInstance, status: XdsStatus, cache: SnapshotCache): void {
+  app.get('/v1/xds/nodes', async () => {
+    const refusal = cache.lastRefusal(POLICY_GROUP);
+    return {
+      snapshot_version: cache.getSnapshot(POLICY_GROUP)?.version ?? null,
+      ...(refusal ? { refused_snapshot: { version: refusal.version, reasons: refusal.reasons, at: refusal.at.toISOString() } } : {}),
+      nodes: status.list(),
+    };
+  });
+}
