@@ -1,0 +1,152 @@
+import type { CountryCode } from 'libphonenumber-js/max';
+import type { DetectorId } from '../config.js';
+import type { Match, ScanContext } from '../types.js';
+import type { Detector } from './detector.js';
+import { classifyCard } from './card.js';
+import { classifyIpv4 } from './ip.js';
+import { classifyPhone, NOT_PHONE_CONTEXT, PHONE_CONTEXT } from './phone.js';
+import { classifySsn, SSN_CONTEXT } from './ssn.js';
+import { hasContext, isAlnum } from './context.js';
+
+/**
+ * One pass finds runs of digits joined by short separators (bounded, so linear on any input);
+ * each run is cut into digit groups and the card, SSN, IPv4 and phone validators try the longest
+ * group ranges first. Digits are everywhere, so this is the one family without an anchor.
+ */
+const NUMERIC_RUN = /[+(]?\d(?:\d|[ .\-/()]{1,3}(?=[(\d])){6,48}/g;
+const MAX_GROUPS_PER_MATCH = 8;
+/** Context words must sit close to a bare number ("Phone: 4155552671"), not a sentence away. */
+const PHONE_WINDOW = 28;
+/** "555 0199 (office)", "…-Fax": labels written after the number. */
+const PHONE_AFTER = 16;
+const EXTENSION = /^\s?(?:x|ext\.?)\s?\d{1,6}/i;
+
+/** A range glued to more digits by a tight separator is a fragment of something longer. */
+function tight(s: string): boolean {
+  return s === '-' || s === '.' || s === '/';
+}
+
+function isWordChar(c: number): boolean {
+  return isAlnum(c) || c === 95;
+}
+
+/** `-`, `.` or `_` joining the run to more letters/digits: a fragment of a UUID, version or id. */
+function glued(text: string, sep: number, beyond: number): boolean {
+  if (sep < 0 || sep >= text.length || beyond < 0 || beyond >= text.length) return false;
+  const c = text.charCodeAt(sep);
+  return (c === 45 || c === 46 || c === 95) && isWordChar(text.charCodeAt(beyond));
+}
+
+export interface NumericOptions {
+  enabled: ReadonlySet<DetectorId>;
+  phoneRegions: readonly CountryCode[];
+}
+
+export function createNumericDetector(opts: NumericOptions): Detector {
+  const { enabled, phoneRegions } = opts;
+  const card = enabled.has('credit_card');
+  const ssn = enabled.has('us_ssn');
+  const ipv4 = enabled.has('ipv4');
+  const phone = enabled.has('phone');
+  return {
+    family: 'numeric',
+    ids: (['credit_card', 'us_ssn', 'ipv4', 'phone'] as const).filter((id) => enabled.has(id)),
+    anchors: [],
+    maxLength: 64,
+    priority: 60,
+    find(text: string, _first: number, ctx: ScanContext, out: Match[]): void {
+      NUMERIC_RUN.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = NUMERIC_RUN.exec(text)) !== null) {
+        const runStart = m.index;
+        const runEnd = runStart + m[0].length;
+        if (runStart > 0 && isWordChar(text.charCodeAt(runStart - 1))) continue;
+        if (glued(text, runStart - 1, runStart - 2) || glued(text, runEnd, runEnd + 1)) continue;
+        const tail = runEnd < text.length && isWordChar(text.charCodeAt(runEnd));
+        const extension = tail && EXTENSION.test(text.slice(runEnd, runEnd + 12));
+        if (tail && !extension) continue;
+        classifyRun(text, runStart, runEnd, ctx, out);
+      }
+    },
+  };
+
+  function classifyRun(text: string, runStart: number, runEnd: number, ctx: ScanContext, out: Match[]): void {
+    const groups: string[] = [];
+    const groupStart: number[] = [];
+    const seps: string[] = [];
+    let prefixEnd = runStart;
+    while (prefixEnd < runEnd && (text.charCodeAt(prefixEnd) === 43 || text.charCodeAt(prefixEnd) === 40)) prefixEnd++;
+    let i = prefixEnd;
+    while (i < runEnd) {
+      const gs = i;
+      while (i < runEnd && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+      groups.push(text.slice(gs, i));
+      groupStart.push(gs);
+      const ss = i;
+      while (i < runEnd && (text.charCodeAt(i) < 48 || text.charCodeAt(i) > 57)) i++;
+      if (i < runEnd) seps.push(text.slice(ss, i));
+    }
+    let digitCount = 0;
+    for (const grp of groups) digitCount += grp.length;
+    // Too short for a phone, card or SSN and not four groups for an IPv4: the common case (prices, ids).
+    if (digitCount < 7 && groups.length < 4) return;
+    // Runs of single digits ("1 2 3 4 …") only ever hold a dotted IPv4 like 1.1.1.1.
+    let longest = 0;
+    for (const grp of groups) if (grp.length > longest) longest = grp.length;
+    if (longest === 1 && groups.length !== 4) return;
+    // Context is looked up lazily (0 = unknown) and at most once per run: no closures in this hot path.
+    let phoneCtx = 0;
+    let notPhone = 0;
+    let ssnCtx = 0;
+    const digitsBefore = [0];
+    for (const grp of groups) digitsBefore.push(digitsBefore[digitsBefore.length - 1]! + grp.length);
+    let g = 0;
+    let phoneFrom = 0;
+    while (g < groups.length) {
+      let matched = false;
+      for (let h = Math.min(groups.length - 1, g + MAX_GROUPS_PER_MATCH - 1); h >= g && !matched; h--) {
+        const sepBefore = g > 0 ? seps[g - 1]! : '';
+        const sepAfter = h < groups.length - 1 ? seps[h]! : '';
+        if (tight(sepBefore) || tight(sepAfter)) continue;
+        // Cheap shape gate before any allocation: cards and SSNs need 9+ digits, IPv4 four groups,
+        // phones 7+ digits and are only tried at `phoneFrom`.
+        const rangeDigits = digitsBefore[h + 1]! - digitsBefore[g]!;
+        if (rangeDigits < 9 && h - g !== 3 && !(g === phoneFrom && rangeDigits >= 7)) continue;
+        const gGroups = groups.slice(g, h + 1);
+        const gSeps = seps.slice(g, h);
+        const start = groupStart[g]!;
+        const end = groupStart[h]! + groups[h]!.length;
+        const digits = gGroups.join('');
+        if (card && !(g === 0 && prefixEnd > runStart) && classifyCard(digits, gSeps.join(''), gGroups)) {
+          out.push({ type: 'credit_card', start, end, normalized: digits });
+          matched = true;
+        } else if (ssn && classifySsn(text.slice(start, end), gGroups, gSeps.join(''), gGroups.length === 1 && (ssnCtx ||= hasContext(text, runStart, ctx, SSN_CONTEXT, PHONE_WINDOW) ? 1 : -1) === 1)) {
+          out.push({ type: 'us_ssn', start, end, normalized: digits });
+          matched = true;
+        } else if (ipv4 && classifyIpv4(text, start, gGroups, gSeps.join(''))) {
+          out.push({ type: 'ipv4', start, end, normalized: gGroups.join('.') });
+          matched = true;
+        } else if (phone && !(g > 0 && prefixEnd > runStart)) {
+          phoneCtx ||= hasContext(text, runStart, ctx, PHONE_CONTEXT, PHONE_WINDOW) || PHONE_CONTEXT.test(text.slice(runEnd, runEnd + PHONE_AFTER)) ? 1 : -1;
+          notPhone ||= phoneCtx === -1 && NOT_PHONE_CONTEXT.test(text.slice(Math.max(0, runStart - PHONE_WINDOW), runStart)) ? 1 : -1;
+        }
+        // Phones are tried only from the run's start or right after a previous match, so a long
+        // run costs a linear number of libphonenumber parses, not one per sub-range.
+        if (!matched && phone && notPhone !== 1 && g === phoneFrom && !(g > 0 && prefixEnd > runStart)) {
+          let pStart = start;
+          if (g === 0) pStart = runStart;
+          else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
+          let pEnd = end;
+          if (sepAfter.startsWith(')') && text.slice(pStart, start).includes('(')) pEnd = end + 1;
+          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1);
+          if (e164 !== undefined) {
+            out.push({ type: 'phone', start: pStart, end: pEnd, normalized: e164 });
+            matched = true;
+          }
+        }
+        if (matched) g = phoneFrom = h + 1;
+      }
+      if (!matched) g++;
+    }
+  }
+}

@@ -1,0 +1,176 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { scrubActionsSchema, type ScrubActions } from './config.js';
+import { compileDetectors, type DetectorSet } from './engine.js';
+import { scrubBody } from './scanners/body.js';
+import { scrubText } from './scanners/text.js';
+import type { Finding } from './types.js';
+
+export interface ScanIo {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const HELP = `Usage: tollgate scan [FILE|-] [--content-type TYPE] [--policy FILE] [--jsonl]
+
+Find PII and API tokens in FILE (or stdin) and print the scrubbed content.
+
+  FILE                 input file; "-" or absent reads stdin
+  --content-type TYPE  how to read the input (application/json,
+                       application/x-www-form-urlencoded, text/plain, ...);
+                       default: by extension (.json), else JSON if it parses, else text
+  --policy FILE        YAML file whose top-level "scrub:" map sets detector → action
+                       (redact | mask | hash | block | allow)
+  --jsonl              read JSON lines {"id", "text", "content_type"?} and write one line
+                       per input: {"id", "findings": [{"type","start","end","action"}],
+                       "scrubbed"}; start/end are UTF-16 offsets into "text"
+  -h, --help           show this help
+
+Without --jsonl the scrubbed content goes to stdout and the findings to stderr.
+Exit status: 0 nothing found, 1 findings reported, 2 usage or input error
+(--jsonl: 0, or 2 if some line could not be read).
+Set TOLLGATE_FINGERPRINT_KEY to make fingerprints and hash tokens stable across runs.
+`;
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function loadPolicyActions(file: string): Promise<{ actions?: ScrubActions; errors: string[] }> {
+  const doc: unknown = parseYaml(await readFile(file, 'utf8'));
+  const scrub = typeof doc === 'object' && doc !== null ? (doc as { scrub?: unknown }).scrub : undefined;
+  if (scrub === undefined || scrub === null) return { errors: [] };
+  const parsed = scrubActionsSchema.safeParse(scrub);
+  if (parsed.success) return { actions: parsed.data, errors: [] };
+  return { errors: parsed.error.issues.map((i) => `${file}: scrub${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`) };
+}
+
+function guessContentType(file: string | undefined, text: string): string {
+  if (file?.endsWith('.json')) return 'application/json';
+  const t = text.trimStart();
+  if (t.startsWith('{') || t.startsWith('[')) {
+    try {
+      JSON.parse(text);
+      return 'application/json';
+    } catch {
+      return 'text/plain';
+    }
+  }
+  return 'text/plain';
+}
+
+function describe(f: Finding): string {
+  const loc = f.location;
+  const where = loc.kind === 'json' ? loc.path : loc.kind === 'header' ? `header ${loc.name}` : loc.kind === 'form' ? `field ${loc.field}` : loc.kind === 'query' ? `param ${loc.param}` : 'text';
+  return `${f.type.padEnd(22)} ${where.padEnd(28)} ${`${f.start}-${f.end}`.padEnd(13)} ${f.action.padEnd(7)} fp=${f.fingerprint}`;
+}
+
+/** `tollgate scan`: returns the exit status; never throws for user errors. */
+export async function runScanCommand(argv: string[], io: ScanIo): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'content-type': { type: 'string' },
+        policy: { type: 'string' },
+        jsonl: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    await write(io.stderr, `tollgate scan: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    await write(io.stdout, HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    await write(io.stderr, `tollgate scan: expected at most one FILE, got ${positionals.length}\n`);
+    return 2;
+  }
+  const file = positionals[0] === '-' ? undefined : positionals[0];
+
+  let actions: ScrubActions | undefined;
+  if (values.policy !== undefined) {
+    try {
+      const loaded = await loadPolicyActions(values.policy);
+      if (loaded.errors.length > 0) {
+        await write(io.stderr, loaded.errors.join('\n') + '\n');
+        return 2;
+      }
+      actions = loaded.actions;
+    } catch (err) {
+      await write(io.stderr, `tollgate scan: cannot read policy ${values.policy}: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  const key = process.env.TOLLGATE_FINGERPRINT_KEY;
+  const set = compileDetectors({ ...(actions ? { actions } : {}), ...(key ? { fingerprintKey: key } : {}) });
+
+  let input: NodeJS.ReadableStream;
+  try {
+    input = file === undefined ? io.stdin : await openFile(file);
+  } catch (err) {
+    await write(io.stderr, `tollgate scan: cannot read ${file}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (values.jsonl) return runJsonl(set, input, io, values['content-type']);
+
+  const text = await readAll(input);
+  const contentType = values['content-type'] ?? guessContentType(file, text);
+  const r = scrubBody(set, text, contentType);
+  const lines = [`${r.findings.length} finding(s); ${r.summary.mode} mode${r.summary.note ? ` (${r.summary.note})` : ''}${r.blocked ? '; request would be BLOCKED' : ''}`];
+  for (const f of r.findings) lines.push(`  ${describe(f)}`);
+  await write(io.stderr, lines.join('\n') + '\n');
+  await write(io.stdout, r.output.endsWith('\n') || r.output.length === 0 ? r.output : r.output + '\n');
+  return r.findings.length > 0 ? 1 : 0;
+}
+
+async function openFile(file: string): Promise<NodeJS.ReadableStream> {
+  const stream = createReadStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  return stream;
+}
+
+async function runJsonl(set: DetectorSet, input: NodeJS.ReadableStream, io: ScanIo, defaultType: string | undefined): Promise<number> {
+  let status = 0;
+  let lineNo = 0;
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  for await (const line of rl) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    let rec: { id?: unknown; text?: unknown; content_type?: unknown };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+      if (typeof rec !== 'object' || rec === null || typeof rec.text !== 'string') throw new Error('expected an object with a string "text"');
+    } catch (err) {
+      status = 2;
+      await write(io.stdout, JSON.stringify({ id: null, line: lineNo, error: (err as Error).message }) + '\n');
+      continue;
+    }
+    const contentType = typeof rec.content_type === 'string' ? rec.content_type : defaultType;
+    const r = contentType === undefined ? scrubText(set, rec.text) : scrubBody(set, rec.text, contentType);
+    const findings = r.findings.map((f) => ({ type: f.type, start: f.start, end: f.end, action: f.action }));
+    await write(io.stdout, JSON.stringify({ id: rec.id ?? null, findings, scrubbed: r.output }) + '\n');
+  }
+  return status;
+}

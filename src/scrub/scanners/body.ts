@@ -1,0 +1,90 @@
+import type { DetectorSet, ScanOptions } from '../engine.js';
+import { scrubJson } from './json.js';
+import type { ScrubResult } from './result.js';
+import { scrubText } from './text.js';
+import { scrubUrlEncoded } from './urlencoded.js';
+
+export type BodyMode = 'json' | 'form' | 'text' | 'headers-only';
+
+export interface BodySummary {
+  mode: BodyMode;
+  contentType: string | undefined;
+  /** UTF-16 code units scanned (0 in headers-only mode). */
+  charsScanned: number;
+  /** Why the body was not scanned, or scanned differently than its content type says. */
+  note?: string;
+}
+
+export interface BodyScrubResult extends ScrubResult {
+  summary: BodySummary;
+}
+
+const TEXTUAL = new Set([
+  'application/xml',
+  'application/javascript',
+  'application/ecmascript',
+  'application/graphql',
+  'application/x-ndjson',
+  'application/jsonl',
+  'application/json-seq',
+  'application/yaml',
+  'application/x-yaml',
+  'application/csv',
+  'application/sql',
+  'application/x-sh',
+  'application/soap+xml',
+]);
+
+/** How a body with this Content-Type is scanned. Anything not known to be text is left alone (headers only). */
+export function bodyModeFor(contentType: string | undefined): { mode: BodyMode; note?: string } {
+  if (contentType === undefined || contentType.trim() === '') return { mode: 'text', note: 'no content type; scanned as text' };
+  const [media = '', ...params] = contentType.toLowerCase().split(';').map((p) => p.trim());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (charset !== undefined && !['utf-8', 'utf8', 'us-ascii', 'ascii', 'iso-8859-1', 'latin1'].includes(charset)) {
+    return { mode: 'headers-only', note: `charset ${charset} is not scanned; headers only` };
+  }
+  if (media === 'application/json' || media.endsWith('+json')) return { mode: 'json' };
+  if (media === 'application/x-www-form-urlencoded') return { mode: 'form' };
+  if (media.startsWith('text/') || media.endsWith('+xml') || TEXTUAL.has(media)) return { mode: 'text' };
+  return { mode: 'headers-only', note: `content type ${media} is not scannable; headers only` };
+}
+
+export function isScannableContentType(contentType: string | undefined): boolean {
+  return bodyModeFor(contentType).mode !== 'headers-only';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a body as UTF-8; undefined when it is not valid UTF-8 or contains NUL (binary). */
+export function decodeBody(body: string | Uint8Array): string | undefined {
+  if (typeof body === 'string') return body;
+  try {
+    const s = utf8.decode(body);
+    return s.includes('\u0000') ? undefined : s;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Scans and scrubs one whole (buffered) body according to its Content-Type. */
+export function scrubBody(set: DetectorSet, body: string | Uint8Array, contentType?: string, opts: ScanOptions = {}): BodyScrubResult {
+  const { mode, note } = bodyModeFor(contentType);
+  const headersOnly = (why: string | undefined): BodyScrubResult => ({
+    output: typeof body === 'string' ? body : '',
+    findings: [],
+    changed: false,
+    blocked: false,
+    summary: { mode: 'headers-only', contentType, charsScanned: 0, ...(why !== undefined ? { note: why } : {}) },
+  });
+  if (mode === 'headers-only') return headersOnly(note);
+  const text = decodeBody(body);
+  if (text === undefined) return headersOnly('body is not valid UTF-8 text; headers only');
+  const summary: BodySummary = { mode, contentType, charsScanned: text.length, ...(note !== undefined ? { note } : {}) };
+  if (mode === 'json') {
+    const r = scrubJson(set, text, opts);
+    const { note: jsonNote, ...rest } = r;
+    return { ...rest, summary: jsonNote !== undefined ? { ...summary, mode: 'text', note: jsonNote } : summary };
+  }
+  if (mode === 'form') return { ...scrubUrlEncoded(set, text, 'form', opts), summary };
+  return { ...scrubText(set, text, opts), summary };
+}

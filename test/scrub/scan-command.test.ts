@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runScanCommand } from '../../src/scrub/index.js';
+
+async function run(argv: string[], stdin = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await runScanCommand(argv, { stdin: Readable.from([stdin]), stdout, stderr });
+  return { code, out, err };
+}
+
+describe('tollgate scan', () => {
+  it('prints the scrubbed input on stdout and the findings on stderr', async () => {
+    const r = await run(['-'], 'mail bob@example.com please');
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('mail [REDACTED:email] please\n');
+    expect(r.err).toMatch(/1 finding\(s\)/);
+    expect(r.err).toMatch(/email .* 5-20 .*redact/);
+    expect(r.err).not.toContain('bob@example.com');
+  });
+
+  it('exits 0 when nothing is found', async () => {
+    expect((await run([], 'nothing here')).code).toBe(0);
+  });
+
+  it('reads a JSON file and keeps it valid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scan-'));
+    const file = join(dir, 'body.json');
+    writeFileSync(file, '{"email":"bob@example.com"}');
+    const r = await run([file]);
+    expect(JSON.parse(r.out)).toEqual({ email: '[REDACTED:email]' });
+    expect(r.err).toMatch(/\$\.email/);
+  });
+
+  it('answers one JSON line per input line in --jsonl mode with UTF-16 offsets', async () => {
+    const input = [JSON.stringify({ id: 1, text: '👋 bob@example.com' }), JSON.stringify({ id: 'b', text: '{"card":"4111111111111111"}', content_type: 'application/json' }), 'not json'].join('\n');
+    const r = await run(['--jsonl'], input);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toEqual({ id: 1, findings: [{ type: 'email', start: 3, end: 18, action: 'redact' }], scrubbed: '👋 [REDACTED:email]' });
+    expect(lines[1]).toEqual({ id: 'b', findings: [{ type: 'credit_card', start: 9, end: 25, action: 'mask' }], scrubbed: '{"card":"************1111"}' });
+    expect(lines[2]).toMatchObject({ id: null, line: 3 });
+    expect(r.code).toBe(2);
+  });
+
+  it('applies actions from a policy file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scan-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, 'scrub:\n  email: allow\n');
+    const r = await run(['--policy', policy], 'bob@example.com');
+    expect(r.out).toBe('bob@example.com\n');
+  });
+
+  it('rejects a policy naming an unknown detector, with its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scan-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, 'scrub:\n  emails: redact\n');
+    const r = await run(['--policy', policy], 'x');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown detector id\(s\): emails/);
+  });
+
+  it('prints usage with --help', async () => {
+    const r = await run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Usage: tollgate scan/);
+  });
+});
