@@ -2,12 +2,18 @@ import { bootstrapCommand, bootstrapHelp } from './cli/bootstrap.js';
 import { decideCommand, decideHelp } from './cli/decide.js';
 import { serveCommand, serveHelp } from './cli/serve.js';
 import { validateCommand, validateHelp } from './cli/validate.js';
+import { runScanCommand } from './scrub/index.js';
+
+const scanHelp = `Usage: tollgate scan [FILE|-] [--content-type TYPE] [--policy FILE] [--jsonl]
+
+Finds PII and API tokens in a body and prints the findings and the scrubbed output (run with --help for all options).`;
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   serve: { run: serveCommand, help: serveHelp },
   validate: { run: validateCommand, help: validateHelp },
   decide: { run: decideCommand, help: decideHelp },
   bootstrap: { run: bootstrapCommand, help: bootstrapHelp },
+  scan: { run: (argv) => runScanCommand(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }), help: scanHelp },
 };
 
 const usage = `Usage: tollgate <command> [options]

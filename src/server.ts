@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { buildAdmin } from './admin/server.js';
 import { pinoDecisionSink, type DecisionSink } from './audit/decision-log.js';
 import { registerAuthz } from './authz/check-service.js';
+import { pinoScrubSink, type ScrubSink } from './audit/scrub-log.js';
+import { registerExtProc } from './extproc/service.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
@@ -23,6 +25,7 @@ export interface ServerOptions {
   /** Replaces system DNS for the wildcard SSRF check (tests run without a resolver). */
   lookup?: LookupFn;
   decisionSink?: DecisionSink;
+  scrubSink?: ScrubSink;
 }
 
 export interface RunningServer {
@@ -32,7 +35,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.discovery.v3.AggregatedDiscoveryService'];
+const SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.ext_proc.v3.ExternalProcessor', 'envoy.service.discovery.v3.AggregatedDiscoveryService'];
 
 /** Starts gRPC (ext_authz, health) and the admin API from a validated config. */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -55,6 +58,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING'])));
   health.addToServer(grpcServer);
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: opts.decisionSink ?? pinoDecisionSink(log), metrics, log });
+  registerExtProc(grpcServer, { policies, sink: opts.scrubSink ?? pinoScrubSink(log), log });
 
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
   const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });

@@ -3,6 +3,7 @@ import { compileIdentityResolver, type IdentityResolver } from '../identity/reso
 import type { CompiledPolicy } from '../policy/compile.js';
 import { loadPolicyText } from '../policy/load.js';
 import type { Problem } from '../policy/problems.js';
+import { compileScrubPlan, type ScrubPlan } from './scrub-plan.js';
 
 /** One immutable, fully compiled policy version: what every request is decided against. */
 export interface PolicyVersion {
@@ -12,6 +13,7 @@ export interface PolicyVersion {
   text: string;
   policy: CompiledPolicy;
   identities: IdentityResolver;
+  scrub: ScrubPlan;
   loadedAt: string;
 }
 
@@ -27,8 +29,9 @@ export function buildPolicy(text: string): BuildResult {
   if (!loaded.ok) return loaded;
   const problems: Problem[] = [];
   const identities = compileIdentityResolver(loaded.policy.document, problems);
+  const scrub = compileScrubPlan(loaded.policy.document, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, build: { sha256: sha256Hex(text), text, policy: loaded.policy, identities } };
+  return { ok: true, build: { sha256: sha256Hex(text), text, policy: loaded.policy, identities, scrub } };
 }
 
 export function etagFor(version: number, sha256: string): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scrubActionsSchema } from '../scrub/config.js';
 import { parseIpLiteral } from './ip.js';
 
 export const MODES = ['enforce', 'report'] as const;
@@ -107,6 +108,24 @@ export const signedHeaderSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * What to scrub and how. Actions per detector id: `defaults` over Tollgate's built-in defaults, then
+ * per identity, then per destination host (exact or "*.suffix"); the most specific wins.
+ */
+export const scrubSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  defaults: scrubActionsSchema.default({}),
+  identities: z.record(z.string().min(1), scrubActionsSchema).default({}),
+  destinations: z.record(hostSchema, scrubActionsSchema).default({}),
+  /** Bodies up to this size are buffered and scanned whole; larger ones are streamed chunk by chunk. */
+  bufferLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Key for `hash` and for fingerprints, so the same value gives the same token across restarts and replicas. */
+  fingerprintKey: secretRef.optional(),
+  /** Exact values never reported (a team's own test card, support address). */
+  allowlist: z.array(z.string().min(1)).default([]),
+});
+export type ScrubPolicy = z.infer<typeof scrubSchema>;
+
 export const policySchema = z.strictObject({
   version: z.literal(1),
   defaults: z
@@ -126,8 +145,7 @@ export const policySchema = z.strictObject({
   signedHeader: signedHeaderSchema.optional(),
   identities: z.array(identitySchema).default([]),
   egress: z.array(egressBlockSchema).default([]),
-  /** Owned by the scrub module (issue 4); kept opaque here until then. */
-  scrub: z.unknown().optional(),
+  scrub: scrubSchema.prefault({}),
   alerts: z.unknown().optional(),
 });
 

@@ -23,7 +23,7 @@ Find PII and API tokens in FILE (or stdin) and print the scrubbed content.
   --content-type TYPE  how to read the input (application/json,
                        application/x-www-form-urlencoded, text/plain, ...);
                        default: by extension (.json), else JSON if it parses, else text
-  --policy FILE        YAML file whose top-level "scrub:" map sets detector → action
+  --policy FILE        policy file whose scrub.defaults map sets detector → action
                        (redact | mask | hash | block | allow)
   --jsonl              read JSON lines {"id", "text", "content_type"?} and write one line
                        per input: {"id", "findings": [{"type","start","end","action"}],
@@ -50,11 +50,12 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 
 async function loadPolicyActions(file: string): Promise<{ actions?: ScrubActions; errors: string[] }> {
   const doc: unknown = parseYaml(await readFile(file, 'utf8'));
-  const scrub = typeof doc === 'object' && doc !== null ? (doc as { scrub?: unknown }).scrub : undefined;
-  if (scrub === undefined || scrub === null) return { errors: [] };
-  const parsed = scrubActionsSchema.safeParse(scrub);
+  // A Tollgate policy's `scrub.defaults` (the per-type actions before identity/destination overrides).
+  const scrub = typeof doc === 'object' && doc !== null ? (doc as { scrub?: { defaults?: unknown } }).scrub : undefined;
+  if (scrub?.defaults === undefined || scrub.defaults === null) return { errors: [] };
+  const parsed = scrubActionsSchema.safeParse(scrub.defaults);
   if (parsed.success) return { actions: parsed.data, errors: [] };
-  return { errors: parsed.error.issues.map((i) => `${file}: scrub${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`) };
+  return { errors: parsed.error.issues.map((i) => `${file}: scrub.defaults${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`) };
 }
 
 function guessContentType(file: string | undefined, text: string): string {

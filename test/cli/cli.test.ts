@@ -78,10 +78,20 @@ describe('tollgate CLI', () => {
   });
 
   it('every command has --help', async () => {
-    for (const cmd of ['serve', 'validate', 'decide', 'bootstrap']) {
+    for (const cmd of ['serve', 'validate', 'decide', 'bootstrap', 'scan']) {
       const out = await tollgate(cmd, '--help');
       expect(out.code).toBe(0);
       expect(out.stdout).toContain(`Usage: tollgate ${cmd}`);
     }
+  });
+});
+
+describe('tollgate scan', () => {
+  it('--jsonl answers one line per input with UTF-16 offsets, actions and the scrubbed text', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const input = `${JSON.stringify({ id: 'a', text: 'mail jane.doe@example.com' })}\n${JSON.stringify({ id: 'b', text: 'nothing here' })}\n`;
+    const out = execFileSync('node', ['bin/tollgate.js', 'scan', '--jsonl'], { input }).toString().trim().split('\n').map((l) => JSON.parse(l));
+    expect(out[0]).toEqual({ id: 'a', findings: [{ type: 'email', start: 5, end: 25, action: 'redact' }], scrubbed: 'mail [REDACTED:email]' });
+    expect(out[1]).toEqual({ id: 'b', findings: [], scrubbed: 'nothing here' });
   });
 });

@@ -38,6 +38,9 @@ export interface ExtProcOutcome {
   error?: string;
 }
 
+/** envoy.type.v3.StatusCode names proto-loader hands back as strings. */
+const HTTP_CODES: Record<string, number> = { OK: 200, BadRequest: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, PayloadTooLarge: 413, InternalServerError: 500, ServiceUnavailable: 503 };
+
 const PROTECTED = (name: string) => name.startsWith(':') || name === 'host' || name.startsWith('x-envoy-');
 
 /**
@@ -175,7 +178,8 @@ export class EnvoyExtProcDriver {
 
 function immediate(reply: ProcessingResponse): Omit<ExtProcOutcome, 'rejectedMutations' | 'bodyModeUsed' | 'messagesSent'> {
   const ir = reply.immediate_response!;
-  const code = Number((ir.status as { code?: unknown } | undefined)?.code ?? 0);
+  const raw = (ir.status as { code?: unknown } | undefined)?.code;
+  const code = typeof raw === 'string' ? (HTTP_CODES[raw] ?? Number(raw)) : Number(raw ?? 0);
   const headers: Array<[string, string]> = (ir.headers?.set_headers ?? []).map((h) => [h.header?.key ?? '', headerValue(h.header) ?? '']);
   return { result: 'local_reply', status: code >= 200 ? code : 200, headers, body: Buffer.from(ir.body ?? []) };
 }

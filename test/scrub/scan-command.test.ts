@@ -52,7 +52,7 @@ describe('tollgate scan', () => {
   it('applies actions from a policy file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scan-'));
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, 'scrub:\n  email: allow\n');
+    writeFileSync(policy, 'version: 1\nscrub:\n  defaults:\n    email: allow\n');
     const r = await run(['--policy', policy], 'bob@example.com');
     expect(r.out).toBe('bob@example.com\n');
   });
@@ -60,7 +60,7 @@ describe('tollgate scan', () => {
   it('rejects a policy naming an unknown detector, with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scan-'));
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, 'scrub:\n  emails: redact\n');
+    writeFileSync(policy, 'version: 1\nscrub:\n  defaults:\n    emails: redact\n');
     const r = await run(['--policy', policy], 'x');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/unknown detector id\(s\): emails/);

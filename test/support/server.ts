@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/config.js';
 import type { DecisionRecord } from '../../src/audit/decision-log.js';
+import type { ScrubRecord } from '../../src/audit/scrub-log.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
 export interface TestServer extends RunningServer {
   dir: string;
   policyPath: string;
   decisions: DecisionRecord[];
+  scrubs: ScrubRecord[];
   admin(path: string, init?: RequestInit): Promise<Response>;
   stop(): Promise<void>;
 }
@@ -31,12 +33,19 @@ export async function startTestServer(policy: string, opts: { adminToken?: strin
     {},
   );
   const decisions: DecisionRecord[] = [];
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), lookup: fakeLookup, decisionSink: { record: (r) => decisions.push(r) } });
+  const scrubs: ScrubRecord[] = [];
+  const server = await startServer(config, {
+    logger: pino({ level: 'silent' }),
+    lookup: fakeLookup,
+    decisionSink: { record: (r) => decisions.push(r) },
+    scrubSink: { record: (r) => scrubs.push(r) },
+  });
   return {
     ...server,
     dir,
     policyPath,
     decisions,
+    scrubs,
     admin: (path, init) => fetch(`http://127.0.0.1:${server.adminPort}${path}`, init),
     async stop() {
       await server.close();

@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+
+/** One ext_proc stream's outcome as it goes to the audit log: finding types, actions and fingerprints, never values. */
+export interface ScrubRecord {
+  time: string;
+  decision_id?: string;
+  request_id?: string;
+  identity: string;
+  destination: string;
+  method: string;
+  path: string;
+  outcome: 'forwarded' | 'scrubbed' | 'blocked' | 'observed';
+  findings: Array<{ type: string; action: string; where: string; fingerprint: string }>;
+  counts: Record<string, number>;
+  bytes_scanned: number;
+  body_mode: string;
+  note?: string;
+}
+
+export interface ScrubSink {
+  record(r: ScrubRecord): void;
+}
+
+export function pinoScrubSink(log: Logger): ScrubSink {
+  const audit = log.child({ audit: 'scrub' });
+  return { record: (r) => audit.info(r) };
+}

@@ -1,0 +1,182 @@
+import type { ScrubRecord } from '../audit/scrub-log.js';
+import type { PolicyVersion } from '../engine/policy-version.js';
+import { parseAuthority } from '../policy/host.js';
+import type { ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
+import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
+import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
+
+/** Token findings in a query string cannot be rewritten (`:path` is never touched), so mutating actions escalate to block. */
+const PII_TYPES = new Set(['email', 'phone', 'credit_card', 'us_ssn', 'iban', 'ipv4', 'ipv6', 'date_of_birth']);
+
+export class ProtocolError extends Error {}
+
+type Phase = 'headers' | 'body_buffered' | 'body_streamed' | 'done';
+
+/**
+ * The per-stream state machine of one ext_proc request, following Envoy's order: request_headers, then
+ * (only if we asked for it with mode_override) the body: one BUFFERED message or STREAMED chunks, each
+ * answered exactly once. Response-side and trailer messages (not requested by Tollgate's config) are
+ * answered with CONTINUE so the order stays intact. Returns null in observability mode (no replies).
+ */
+export class RequestProcessor {
+  private phase: Phase = 'headers';
+  private readonly findings: Finding[] = [];
+  private identity = 'unknown';
+  private destination = '(unknown)';
+  private method = '';
+  private path = '';
+  private decisionId: string | undefined;
+  private requestId: string | undefined;
+  private contentType: string | undefined;
+  private actions!: ActionMap;
+  private stream: BodyStream | undefined;
+  private bytesScanned = 0;
+  private bodyMode = 'none';
+  private outcome: ScrubRecord['outcome'] = 'forwarded';
+  private note: string | undefined;
+  /** Envoy's observability_mode: it streams everything and expects no reply, so nothing is mutated. */
+  private observing = false;
+
+  constructor(private readonly version: PolicyVersion) {}
+
+  handle(req: ProcessingRequest): ProcessingResponse | null {
+    const observe = req.observability_mode === true;
+    if (observe) this.observing = true;
+    let res: ProcessingResponse;
+    if (req.request_headers) res = this.onHeaders(req);
+    else if (req.request_body) res = this.onBody(req.request_body.body ?? Buffer.alloc(0), req.request_body.end_of_stream === true);
+    else if (req.request_trailers) res = { request_trailers: {} } as ProcessingResponse;
+    else if (req.response_headers) res = continueResponse('response_headers');
+    else if (req.response_body) res = continueResponse('response_body');
+    else if (req.response_trailers) res = { response_trailers: {} } as ProcessingResponse;
+    else throw new ProtocolError('ProcessingRequest carries no request or response part');
+    if (observe) return null;
+    if (res.immediate_response) this.phase = 'done';
+    return res;
+  }
+
+  private onHeaders(req: ProcessingRequest): ProcessingResponse {
+    if (this.phase !== 'headers') throw new ProtocolError(`request_headers received while expecting ${this.phase}`);
+    const msg = req.request_headers!;
+    const headers = readHeaderMap(msg.headers);
+    const get = (name: string) => headers.find((h) => h.name === name)?.value;
+    const authority = parseAuthority(get(':authority') ?? get('host') ?? '');
+    this.destination = authority ? `${authority.host}:${authority.port ?? 'default'}` : '(unknown)';
+    this.identity = get('x-tollgate-identity') || 'unknown';
+    this.decisionId = get('x-tollgate-decision-id');
+    this.requestId = get('x-request-id');
+    this.method = get(':method') ?? '';
+    const rawPath = get(':path') ?? '';
+    this.path = rawPath.split(/[?#]/)[0]!.slice(0, 512);
+    this.contentType = get('content-type');
+    const plan = this.version.scrub;
+    if (!plan.enabled) {
+      this.phase = 'done';
+      return continueResponse('request_headers');
+    }
+    this.actions = plan.actionsFor(this.identity, authority?.host ?? '');
+
+    const opts = { actions: this.actions };
+    const scrubbed = scrubHeaders(plan.detectors, headers, opts);
+    this.findings.push(...scrubbed.findings);
+    const query = scrubQuery(plan.detectors, rawPath, opts);
+    for (const f of query.findings) {
+      const escalate = !PII_TYPES.has(f.type) && f.action !== 'allow' && f.action !== 'block';
+      this.findings.push(escalate ? { ...f, action: 'block' } : f.action === 'block' ? f : { ...f, action: 'allow' });
+    }
+    if (scrubbed.blocked || this.findings.some((f) => f.action === 'block')) return this.block();
+
+    const common = scrubbed.changed.length > 0 ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
+    if (scrubbed.changed.length > 0) this.outcome = 'scrubbed';
+    if (msg.end_of_stream || !isScannableContentType(this.contentType)) {
+      if (!msg.end_of_stream) this.note = `content type ${this.contentType ?? '(none)'} is not scannable; headers only`;
+      this.phase = 'done';
+      return continueResponse('request_headers', common);
+    }
+    // Ask for the body only now that we know it is scannable: buffered up to the limit, streamed beyond.
+    const length = Number(get('content-length'));
+    const buffered = !this.observing && Number.isFinite(length) && length >= 0 && length <= plan.bufferLimitBytes;
+    this.phase = buffered ? 'body_buffered' : 'body_streamed';
+    this.bodyMode = buffered ? 'BUFFERED' : 'STREAMED';
+    if (!buffered) this.stream = createBodyStream(plan.detectors, this.contentType, opts);
+    return { ...continueResponse('request_headers', common), mode_override: { request_body_mode: this.bodyMode } } as ProcessingResponse;
+  }
+
+  private onBody(body: Buffer, endOfStream: boolean): ProcessingResponse {
+    if (this.phase === 'headers') throw new ProtocolError('request_body received before request_headers');
+    // A body we did not ask for (static STREAMED config, or observability mode): pass it through untouched.
+    if (this.phase === 'done') return continueResponse('request_body');
+    if (this.phase === 'body_buffered') {
+      this.phase = 'done';
+      this.bytesScanned += body.length;
+      const result = scrubBody(this.version.scrub.detectors, body, this.contentType, { actions: this.actions });
+      this.findings.push(...result.findings);
+      if (result.summary.note) this.note = result.summary.note;
+      if (result.blocked) return this.block();
+      if (!result.changed) return continueResponse('request_body');
+      this.outcome = 'scrubbed';
+      const replacement = Buffer.from(result.output, 'utf8');
+      // BUFFERED with headers SEND: Envoy requires the processor to set content-length (envoy#28515).
+      return continueResponse('request_body', { header_mutation: { set_headers: [setHeader('content-length', String(replacement.length))] }, body_mutation: { body: replacement } });
+    }
+    if (this.phase === 'body_streamed' && this.stream) {
+      this.bytesScanned += body.length;
+      const step = body.length > 0 ? this.stream.push(body) : { output: '', findings: [], blocked: false };
+      const last = endOfStream ? this.stream.end() : undefined;
+      this.findings.push(...step.findings, ...(last?.findings ?? []));
+      if (step.blocked || last?.blocked) {
+        this.note = 'blocked mid-stream: earlier chunks had already been forwarded';
+        return this.block();
+      }
+      if (endOfStream) this.phase = 'done';
+      if (step.findings.length > 0 || last?.findings.length) this.outcome = 'scrubbed';
+      // The stream holds back a tail to catch tokens split across chunks, so every chunk is replaced.
+      return continueResponse('request_body', { body_mutation: { body: Buffer.from(step.output + (last?.output ?? ''), 'utf8') } });
+    }
+    throw new ProtocolError(`request_body received while expecting ${this.phase}`);
+  }
+
+  private block(): ProcessingResponse {
+    this.outcome = 'blocked';
+    this.phase = 'done';
+    const types = [...new Set(this.findings.filter((f) => f.action === 'block').map((f) => f.type))];
+    return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: types, reason: `request carries ${types.join(', ')}, which policy blocks from leaving` });
+  }
+
+  /** The audit record for this stream (call once when the stream ends). */
+  record(): ScrubRecord {
+    const counts: Record<string, number> = {};
+    for (const f of this.findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+    return {
+      time: new Date().toISOString(),
+      decision_id: this.decisionId,
+      request_id: this.requestId,
+      identity: this.identity,
+      destination: this.destination,
+      method: this.method,
+      path: this.path,
+      outcome: this.observing ? 'observed' : this.outcome,
+      findings: this.findings.map((f) => ({ type: f.type, action: f.action, where: where(f), fingerprint: f.fingerprint })),
+      counts,
+      bytes_scanned: this.bytesScanned,
+      body_mode: this.bodyMode,
+      ...(this.note ? { note: this.note } : {}),
+    };
+  }
+}
+
+function where(f: Finding): string {
+  const l = f.location;
+  switch (l.kind) {
+    case 'header':
+      return `header:${l.name}`;
+    case 'json':
+      return `json:${l.path}`;
+    case 'form':
+      return `form:${l.field}`;
+    case 'query':
+      return `query:${l.param}`;
+    default:
+      return `body:${f.start}-${f.end}`;
+  }
+}
