@@ -160,7 +160,7 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
   it('an out-of-order message ends the stream with INVALID_ARGUMENT and the server keeps serving', async () => {
     const { grpcObject } = loadServiceProtos();
     const Ctor = (grpcObject.envoy as never as { service: { ext_proc: { v3: { ExternalProcessor: grpc.ServiceClientConstructor } } } }).service.ext_proc.v3.ExternalProcessor;
-    const client = new Ctor(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { Process: () => grpc.ClientDuplexStream<unknown, unknown> };
+    const client = new Ctor(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { Process: () => grpc.ClientDuplexStream<unknown, unknown> };
     const call = client.Process();
     const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.on('error', () => undefined);

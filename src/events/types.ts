@@ -1,0 +1,54 @@
+/** Fields every egress event carries, so decisions, scrub results and access logs join on one request. */
+export interface EventBase {
+  /** ISO-8601 time the event happened. */
+  time: string;
+  /** Envoy's x-request-id: the join key between ext_authz, ext_proc and the access log. */
+  request_id?: string;
+  /** Tollgate's decision id (also in the x-tollgate-decision-id header and the 403 body). */
+  decision_id?: string;
+  identity: string;
+  /** `host:port` (`host:default` when the request named no port). */
+  destination: string;
+  method: string;
+  /** Path with ids and numbers collapsed (`/v1/customers/{id}`), never the query. */
+  path_template: string;
+}
+
+export interface DecisionEvent extends EventBase {
+  kind: 'decision';
+  verdict: 'allow' | 'deny' | 'report_deny';
+  mode: string;
+  rule: string;
+  reason: string;
+  latency_us: number;
+  policy_version: number;
+  identity_source?: string;
+}
+
+/** One finding as events carry it: the type, where, what was done, and a keyed fingerprint; never the value. */
+export interface EventFinding {
+  type: string;
+  action: string;
+  /** `header:<name>`, `json:<path>`, `form:<field>`, `query:<param>` or `body:<start>-<end>`. */
+  where: string;
+  fingerprint: string;
+}
+
+export interface ScrubEvent extends EventBase {
+  kind: 'scrub';
+  outcome: 'forwarded' | 'scrubbed' | 'blocked' | 'observed';
+  findings: EventFinding[];
+  bytes_scanned: number;
+  body_mode: string;
+  note?: string;
+}
+
+export interface AccessEvent extends EventBase {
+  kind: 'access';
+  status: number;
+  bytes_sent: number;
+  bytes_received: number;
+  upstream_latency_ms?: number;
+}
+
+export type EgressEvent = DecisionEvent | ScrubEvent | AccessEvent;
