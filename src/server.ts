@@ -6,6 +6,10 @@ import { pinoDecisionSink, type DecisionSink } from './audit/decision-log.js';
 import { registerAuthz } from './authz/check-service.js';
 import { pinoScrubSink, type ScrubSink } from './audit/scrub-log.js';
 import { registerExtProc } from './extproc/service.js';
+import { RequestJoin } from './accesslog/request-join.js';
+import { registerAccessLog } from './accesslog/service.js';
+import { EventBus } from './events/bus.js';
+import { decisionSinks, scrubSinks } from './events/sinks.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
@@ -32,10 +36,18 @@ export interface RunningServer {
   grpcPort: number;
   adminPort: number;
   policies: PolicyManager;
+  /** Every decision, scrub result and access log entry, in batches. */
+  events: EventBus;
   close(): Promise<void>;
 }
 
-const SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.ext_proc.v3.ExternalProcessor', 'envoy.service.discovery.v3.AggregatedDiscoveryService'];
+const SERVICES = [
+  '',
+  'envoy.service.auth.v3.Authorization',
+  'envoy.service.ext_proc.v3.ExternalProcessor',
+  'envoy.service.discovery.v3.AggregatedDiscoveryService',
+  'envoy.service.accesslog.v3.AccessLogService',
+];
 
 /** Starts gRPC (ext_authz, health) and the admin API from a validated config. */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -57,8 +69,11 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING'])));
   health.addToServer(grpcServer);
-  registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: opts.decisionSink ?? pinoDecisionSink(log), metrics, log });
-  registerExtProc(grpcServer, { policies, sink: opts.scrubSink ?? pinoScrubSink(log), log });
+  const events = new EventBus({ onError: (err) => log.error({ err }, 'event subscriber failed') });
+  const join = new RequestJoin();
+  registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
+  registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
+  registerAccessLog(grpcServer, events, join, log);
 
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
   const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });
@@ -83,8 +98,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     grpcPort,
     adminPort,
     policies,
+    events,
     async close() {
       ready = false;
+      await events.flush();
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
       await app.close();

@@ -61,7 +61,9 @@ export class EnvoyExtAuthzDriver {
       headers[':path'] = req.path ?? '/';
       headers[':scheme'] = req.scheme ?? 'http';
     }
-    headers['x-request-id'] = randomUUID();
+    // Envoy generates x-request-id unless the request carries one (generate_request_id).
+    const given = Object.keys(req.headers ?? {}).find((k) => k.toLowerCase() === 'x-request-id');
+    if (!given) headers['x-request-id'] = randomUUID();
     headers['x-forwarded-proto'] = req.scheme ?? 'http';
     headers['user-agent'] = 'curl/8.5.0';
     for (const [k, v] of Object.entries(req.headers ?? {})) {

@@ -76,6 +76,8 @@ export function egressListener(opts: XdsOptions, withDfp: boolean): Json {
         typed_config: {
           '@type': 'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
           common_config: { log_name: 'tollgate', transport_api_version: 'V3', grpc_service: { envoy_grpc: { cluster_name: TOLLGATE_CLUSTER } } },
+          // Lets the access log carry the identity even if it outlives the decision it would join by x-request-id.
+          additional_request_headers_to_log: ['x-tollgate-identity', 'x-tollgate-decision-id'],
         },
       },
     ];

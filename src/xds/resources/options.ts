@@ -16,7 +16,7 @@ export const xdsOptionsSchema = z.object({
   /** Add the ext_proc (scrubbing) filter to the chain. */
   extProc: z.boolean().default(true),
   /** Stream access logs to Tollgate's ALS. */
-  accessLog: z.boolean().default(false),
+  accessLog: z.boolean().default(true),
 });
 
 export type XdsOptions = z.infer<typeof xdsOptionsSchema>;
