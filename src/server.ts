@@ -10,6 +10,8 @@ import { RequestJoin } from './accesslog/request-join.js';
 import { registerAccessLog } from './accesslog/service.js';
 import { EventBus } from './events/bus.js';
 import { decisionSinks, scrubSinks } from './events/sinks.js';
+import { alertRoutes } from './admin/routes/alerts.js';
+import { AlertEngine } from './alerts/index.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
@@ -74,6 +76,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
   registerAccessLog(grpcServer, events, join, log);
+  const alerts = new AlertEngine(policies.current.alerts, { logger: log });
+  alerts.attach(events);
+  policies.subscribe((v) => alerts.reload(v.alerts));
 
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
   const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });
@@ -89,7 +94,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache)] });
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
@@ -102,6 +107,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     async close() {
       ready = false;
       await events.flush();
+      await alerts.close();
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
       await app.close();

@@ -4,6 +4,7 @@ import type { CompiledPolicy } from '../policy/compile.js';
 import { loadPolicyText } from '../policy/load.js';
 import type { Problem } from '../policy/problems.js';
 import { compileScrubPlan, type ScrubPlan } from './scrub-plan.js';
+import { compileAlertsPlan, type AlertsPlan } from '../alerts/index.js';
 
 /** One immutable, fully compiled policy version: what every request is decided against. */
 export interface PolicyVersion {
@@ -14,6 +15,7 @@ export interface PolicyVersion {
   policy: CompiledPolicy;
   identities: IdentityResolver;
   scrub: ScrubPlan;
+  alerts: AlertsPlan;
   loadedAt: string;
 }
 
@@ -30,8 +32,9 @@ export function buildPolicy(text: string): BuildResult {
   const problems: Problem[] = [];
   const identities = compileIdentityResolver(loaded.policy.document, problems);
   const scrub = compileScrubPlan(loaded.policy.document, problems);
+  const alerts = compileAlertsPlan(loaded.policy.document.alerts, problems);
   if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, build: { sha256: sha256Hex(text), text, policy: loaded.policy, identities, scrub } };
+  return { ok: true, build: { sha256: sha256Hex(text), text, policy: loaded.policy, identities, scrub, alerts } };
 }
 
 export function etagFor(version: number, sha256: string): string {

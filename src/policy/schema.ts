@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { alertsSchema } from '../alerts/schema.js';
 import { scrubActionsSchema } from '../scrub/config.js';
 import { parseIpLiteral } from './ip.js';
 
@@ -146,7 +147,7 @@ export const policySchema = z.strictObject({
   identities: z.array(identitySchema).default([]),
   egress: z.array(egressBlockSchema).default([]),
   scrub: scrubSchema.prefault({}),
-  alerts: z.unknown().optional(),
+  alerts: alertsSchema.optional(),
 });
 
 export type PolicyDocument = z.infer<typeof policySchema>;
