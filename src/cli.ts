@@ -3,6 +3,7 @@ import { decideCommand, decideHelp } from './cli/decide.js';
 import { serveCommand, serveHelp } from './cli/serve.js';
 import { validateCommand, validateHelp } from './cli/validate.js';
 import { runScanCommand } from './scrub/index.js';
+import { auditCommand, auditHelp } from './audit/cli.js';
 
 const scanHelp = `Usage: tollgate scan [FILE|-] [--content-type TYPE] [--policy FILE] [--jsonl]
 
@@ -13,6 +14,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   validate: { run: validateCommand, help: validateHelp },
   decide: { run: decideCommand, help: decideHelp },
   bootstrap: { run: bootstrapCommand, help: bootstrapHelp },
+  audit: { run: (argv) => auditCommand(argv), help: auditHelp },
   scan: { run: (argv) => runScanCommand(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }), help: scanHelp },
 };
 

@@ -12,6 +12,9 @@ import { EventBus } from './events/bus.js';
 import { decisionSinks, scrubSinks } from './events/sinks.js';
 import { alertRoutes } from './admin/routes/alerts.js';
 import { AlertEngine } from './alerts/index.js';
+import { auditRoutes } from './admin/routes/audit.js';
+import { AuditRecorder } from './audit/recorder.js';
+import { EmbeddedAuditStore } from './store/embedded/audit-segments.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
@@ -76,6 +79,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
   registerAccessLog(grpcServer, events, join, log);
+  const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, onWarn: (m) => log.warn(m) });
+  const recorder = new AuditRecorder(auditStore, {
+    onError: (err, queued) => log.error({ err, queued }, 'audit append failed; retrying'),
+    onDrop: (n, total) => log.error({ n, total }, 'audit records dropped: retry queue full'),
+  });
+  recorder.attach(events);
   const alerts = new AlertEngine(policies.current.alerts, { logger: log });
   alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
@@ -94,7 +103,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts)] });
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
@@ -104,14 +113,27 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     adminPort,
     policies,
     events,
+    // Stop taking requests first, then drain: every event of an answered request reaches the audit log.
     async close() {
       ready = false;
-      await events.flush();
-      await alerts.close();
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
       await app.close();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      // ADS streams never end on their own: give in-flight calls a moment, then cut the rest.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          grpcServer.forceShutdown();
+          resolve();
+        }, 2000);
+        grpcServer.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await events.flush();
+      await recorder.close();
+      await auditStore.close();
+      await alerts.close();
     },
   };
 }

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseTimeSpec } from '../../audit/time-spec.js';
+import { problemsFromZod } from '../../policy/problems.js';
+import { InvalidCursorError, type AuditQuery, type AuditStore } from '../../store/audit-store.js';
+
+const timeSpec = z.string().transform((text, ctx) => {
+  const t = parseTimeSpec(text);
+  if (t === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO-8601 time (2026-11-25T18:00:00Z) or a duration back from now (30m, 24h, 7d)' });
+    return z.NEVER;
+  }
+  return t;
+});
+
+const auditQuery = z
+  .strictObject({
+    since: timeSpec.optional(),
+    until: timeSpec.optional(),
+    identity: z.string().min(1).optional(),
+    destination: z.string().min(1).optional(),
+    verdict: z.enum(['allow', 'deny', 'report_deny']).optional(),
+    finding_type: z.string().min(1).optional(),
+    decision_id: z.string().min(1).optional(),
+    kind: z.enum(['decision', 'scrub', 'access']).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    cursor: z.string().min(1).optional(),
+  })
+  .refine((q) => q.since === undefined || q.until === undefined || q.since < q.until, { message: 'since must be before until', path: ['since'] });
+
+/** GET /v1/audit: audit records newest first, filtered, one page at a time (`next_cursor` continues). */
+export function auditRoutes(app: FastifyInstance, store: AuditStore): void {
+  app.get('/v1/audit', async (req, reply) => {
+    const parsed = auditQuery.safeParse(req.query);
+    if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', problems: problemsFromZod(parsed.error) });
+    const query: AuditQuery = parsed.data;
+    try {
+      return await store.query(query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) return reply.code(400).send({ error: 'invalid_request', problems: [{ path: 'cursor', message: err.message }] });
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,448 @@
+import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { canonicalJson, hashCanonical, headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
+import { verifyAuditDir } from '../../audit/verify.js';
+import type { EgressEvent } from '../../events/types.js';
+import { compileAuditFilter, compileLinePrefilter, overlapsTime } from '../audit-filter.js';
+import { InvalidCursorError, type AuditPage, type AuditQuery, type AuditRecord, type AuditStore, type AuditVerifyReport } from '../audit-store.js';
+import { loadIndex, saveIndex, scanSegment, type SegmentInfo } from './audit-index.js';
+import { linesBackward, listSegments, segmentName } from './audit-segment-file.js';
+
+export interface EmbeddedAuditOptions {
+  /** The data directory; segments live in `<dataDir>/audit/`. */
+  dataDir: string;
+  /** Rotate once a segment reaches this size (default 64 MiB; a segment ends at the first group commit past it). */
+  maxSegmentBytes?: number;
+  /** Rotate a segment this old that holds records (default 1 day). */
+  maxSegmentAgeMs?: number;
+  /** Delete sealed segments sealed longer ago than this (default 30 days; 0 keeps them forever). */
+  retentionDays?: number;
+  /** Delete the oldest sealed segments so that all segments stay within this, counting the active one as full (default: no limit). */
+  maxTotalBytes?: number;
+  /** Most records written under one fsync (default 16,384). */
+  maxGroupRecords?: number;
+  /** How often age rotation and retention run while idle (default 60 s). */
+  maintenanceIntervalMs?: number;
+  now?: () => number;
+  /** Recovery and housekeeping problems (a torn tail cut off, an index that could not be written). */
+  onWarn?: (message: string) => void;
+}
+
+/** What opening the store repaired after a crash. */
+export interface AuditRecovery {
+  segment: string;
+  action: 'truncated_torn_tail' | 'completed_last_line' | 'removed_torn_segment';
+  bytes: number;
+  lines: number;
+}
+
+export interface AuditStoreStats {
+  appends: number;
+  records: number;
+  commits: number;
+  fsyncs: number;
+  bytes: number;
+  segments: number;
+  last_seq: number;
+}
+
+interface Active {
+  info: SegmentInfo;
+  fh: FileHandle;
+  /** A write or fsync failed: the file may hold bytes past `info.bytes` that must go before the next write. */
+  dirty: boolean;
+}
+
+interface Pending {
+  events: readonly EgressEvent[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The embedded audit store: hash-chained JSONL segments in `<dataDir>/audit/`, written by group commit (every
+ * append waiting while an fsync runs shares the next one), rotated by size and age, pruned by retention.
+ */
+export class EmbeddedAuditStore implements AuditStore {
+  readonly dir: string;
+  readonly recovery: AuditRecovery[] = [];
+  private readonly maxSegmentBytes: number;
+  private readonly maxSegmentAgeMs: number;
+  private readonly retentionMs: number;
+  private readonly maxTotalBytes: number;
+  private readonly maxGroupRecords: number;
+  private readonly now: () => number;
+  private readonly warn: (message: string) => void;
+  private sealed: SegmentInfo[] = [];
+  private active!: Active;
+  private pending: Pending[] = [];
+  private draining: Promise<void> | undefined;
+  private scheduled = false;
+  private maintenanceDue = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly counters = { appends: 0, records: 0, commits: 0, fsyncs: 0, bytes: 0 };
+
+  private constructor(opts: EmbeddedAuditOptions) {
+    this.dir = join(opts.dataDir, 'audit');
+    this.maxSegmentBytes = opts.maxSegmentBytes ?? 64 * 2 ** 20;
+    this.maxSegmentAgeMs = opts.maxSegmentAgeMs ?? DAY_MS;
+    this.retentionMs = (opts.retentionDays ?? 30) * DAY_MS;
+    this.maxTotalBytes = opts.maxTotalBytes ?? Number.POSITIVE_INFINITY;
+    this.maxGroupRecords = opts.maxGroupRecords ?? 16_384;
+    this.now = opts.now ?? Date.now;
+    this.warn = opts.onWarn ?? (() => undefined);
+    const every = opts.maintenanceIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.timer = setInterval(() => {
+        this.maintenanceDue = true;
+        this.schedule();
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  /** Opens (or creates) the store, repairing a torn tail left by a crash; see `recovery`. */
+  static async open(opts: EmbeddedAuditOptions): Promise<EmbeddedAuditStore> {
+    const store = new EmbeddedAuditStore(opts);
+    try {
+      await store.load();
+    } catch (err) {
+      if (store.timer) clearInterval(store.timer);
+      throw err;
+    }
+    return store;
+  }
+
+  append(events: readonly EgressEvent[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('audit store is closed'));
+    this.counters.appends++;
+    if (events.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ events, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  async query(q: AuditQuery): Promise<AuditPage> {
+    const limit = Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 1000);
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const filter = compileAuditFilter(q);
+    const prefilter = compileLinePrefilter(q);
+    const timeFiltered = q.since !== undefined || q.until !== undefined;
+    // A snapshot: only bytes that were fsynced before the query started are read.
+    const segments = [...this.sealed, { ...this.active.info }].reverse();
+    const found: Array<{ record: AuditRecord; segment: number; start: number }> = [];
+    scan: for (const seg of segments) {
+      if (seg.last_seq < seg.first_seq) continue;
+      if (cursor && seg.first_seq >= cursor.seq) continue;
+      if (timeFiltered && !overlapsTime(q, seg.min_time, seg.max_time)) continue;
+      const end = cursor && cursor.segment === seg.first_seq ? Math.min(seg.bytes, cursor.offset) : seg.bytes;
+      try {
+        for await (const line of linesBackward(join(this.dir, seg.file), end)) {
+          if (line.start === 0) break;
+          if (prefilter && !prefilter(line.text)) continue;
+          let record: AuditRecord;
+          try {
+            record = JSON.parse(line.text) as AuditRecord;
+          } catch {
+            continue;
+          }
+          if (cursor && record.seq >= cursor.seq) continue;
+          if (!filter(record)) continue;
+          found.push({ record, segment: seg.first_seq, start: line.start });
+          if (found.length > limit) break scan;
+        }
+      } catch (err) {
+        // Retention removed the segment while we read it.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      records: page.map((f) => f.record),
+      next_cursor: found.length > limit && last ? encodeCursor({ seq: last.record.seq, segment: last.segment, offset: last.start }) : null,
+    };
+  }
+
+  async verify(): Promise<AuditVerifyReport> {
+    return verifyAuditDir(this.dir, { limits: new Map([[this.active.info.file, this.active.info.bytes]]) });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.draining || this.scheduled || this.pending.length > 0) {
+      if (this.draining) await this.draining;
+      else await new Promise((r) => setImmediate(r));
+    }
+    await this.active.fh.close();
+  }
+
+  stats(): AuditStoreStats {
+    return { ...this.counters, segments: this.sealed.length + 1, last_seq: this.active.info.last_seq };
+  }
+
+  /** Runs age rotation and retention now (they also run every `maintenanceIntervalMs` and after each rotation). */
+  async maintain(): Promise<void> {
+    this.maintenanceDue = true;
+    this.schedule();
+    while (this.maintenanceDue || this.scheduled || this.draining) {
+      if (this.draining) await this.draining;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const index = await loadIndex(this.dir);
+    const files = await listSegments(this.dir);
+    let active: SegmentInfo | undefined;
+    while (files.length > 0 && !active) {
+      const file = files[files.length - 1]!;
+      const path = join(this.dir, file);
+      const scan = await scanSegment(path, file);
+      if (!scan.header) {
+        // Only the header had been written when the process died: nothing in it was ever acknowledged.
+        await rm(path, { force: true });
+        this.noteRecovery({ segment: file, action: 'removed_torn_segment', bytes: scan.size, lines: 1 });
+        files.pop();
+        continue;
+      }
+      if (scan.goodEnd < scan.size || scan.missingNewline) {
+        const fh = await open(path, 'r+');
+        try {
+          if (scan.goodEnd < scan.size) {
+            await fh.truncate(scan.goodEnd);
+            this.noteRecovery({ segment: file, action: 'truncated_torn_tail', bytes: scan.size - scan.goodEnd, lines: scan.trailingBadLines });
+          }
+          if (scan.missingNewline) {
+            await fh.write('\n', scan.goodEnd);
+            this.noteRecovery({ segment: file, action: 'completed_last_line', bytes: 1, lines: 0 });
+          }
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+      }
+      active = scan.info;
+      files.pop();
+    }
+    for (const file of files) {
+      const known = index.get(file);
+      const size = (await stat(join(this.dir, file))).size;
+      const info = known && known.bytes === size ? known : (await scanSegment(join(this.dir, file), file)).info;
+      info.sealed ??= info.max_time ?? info.created;
+      this.sealed.push(info);
+    }
+    if (active) {
+      this.active = { info: active, fh: await open(join(this.dir, active.file), 'r+'), dirty: false };
+    } else {
+      const prev = this.sealed.at(-1);
+      this.active = await this.createSegment(prev ? prev.last_seq + 1 : 1, prev?.last_hash ?? ZERO_HASH, this.now());
+    }
+    await this.persistIndex();
+    this.maintenanceDue = true;
+    this.schedule();
+  }
+
+  private noteRecovery(r: AuditRecovery): void {
+    this.recovery.push(r);
+    this.warn(`audit recovery: ${r.action.replaceAll('_', ' ')} in ${r.segment} (${r.bytes} bytes, ${r.lines} lines)`);
+  }
+
+  private schedule(): void {
+    if (this.draining || this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate gathers every append made in this turn of the event loop into the first commit.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.draining = this.drain().finally(() => {
+        this.draining = undefined;
+        if (this.pending.length > 0 || this.maintenanceDue) this.schedule();
+      });
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.maintenanceDue) {
+        this.maintenanceDue = false;
+        if (this.closed) continue;
+        try {
+          await this.maintainNow(this.now());
+        } catch (err) {
+          this.warn(`audit maintenance failed: ${(err as Error).message}`);
+        }
+      }
+      if (this.pending.length === 0) return;
+      const group = this.takeGroup();
+      const events = group.length === 1 ? group[0]!.events : group.flatMap((p) => p.events);
+      try {
+        await this.commit(events);
+        this.counters.records += events.length;
+        for (const p of group) p.resolve();
+      } catch (err) {
+        for (const p of group) p.reject(err);
+      }
+    }
+  }
+
+  private takeGroup(): Pending[] {
+    let n = 0;
+    let i = 0;
+    while (i < this.pending.length && (i === 0 || n + this.pending[i]!.events.length <= this.maxGroupRecords)) n += this.pending[i++]!.events.length;
+    return this.pending.splice(0, i);
+  }
+
+  /** Chains, writes and fsyncs one group; the in-memory tail moves only after the fsync, so a failure leaves nothing readable. */
+  private async commit(events: readonly EgressEvent[]): Promise<void> {
+    const now = this.now();
+    if (this.needsRotation(now)) await this.rotate(now);
+    const a = this.active;
+    const info = a.info;
+    let seq = info.last_seq + 1;
+    let prev = info.last_hash;
+    let minTime = info.min_time;
+    let maxTime = info.max_time;
+    let text = '';
+    for (const e of events) {
+      // Stored as its canonical JSON plus the hash: one serialization per record serves both the hash and the line.
+      const canonical = canonicalJson({ ...e, seq, prev_hash: prev });
+      const hash = hashCanonical(prev, canonical);
+      text += `${canonical.slice(0, -1)},"hash":"${hash}"}\n`;
+      const t = Date.parse(e.time);
+      if (Number.isFinite(t)) {
+        if (minTime === null || t < minTime) minTime = t;
+        if (maxTime === null || t > maxTime) maxTime = t;
+      }
+      prev = hash;
+      seq++;
+    }
+    const buf = Buffer.from(text);
+    if (a.dirty) {
+      await a.fh.truncate(info.bytes);
+      a.dirty = false;
+    }
+    try {
+      await writeFully(a.fh, buf, info.bytes);
+      await a.fh.datasync();
+    } catch (err) {
+      a.dirty = true;
+      throw err;
+    }
+    this.counters.fsyncs++;
+    this.counters.commits++;
+    this.counters.bytes += buf.length;
+    info.last_seq = seq - 1;
+    info.last_hash = prev;
+    info.bytes += buf.length;
+    info.min_time = minTime;
+    info.max_time = maxTime;
+  }
+
+  private needsRotation(now: number): boolean {
+    const info = this.active.info;
+    return info.last_seq >= info.first_seq && (info.bytes >= this.maxSegmentBytes || now - info.created >= this.maxSegmentAgeMs);
+  }
+
+  private async rotate(now: number): Promise<void> {
+    const old = this.active;
+    this.active = await this.createSegment(old.info.last_seq + 1, old.info.last_hash, now);
+    old.info.sealed = now;
+    this.sealed.push(old.info);
+    await old.fh.close().catch((err: Error) => this.warn(`audit: closing ${old.info.file}: ${err.message}`));
+    await this.persistIndex();
+    await this.applyRetention(now);
+  }
+
+  private async maintainNow(now: number): Promise<void> {
+    if (this.needsRotation(now)) await this.rotate(now);
+    else await this.applyRetention(now);
+  }
+
+  private async createSegment(firstSeq: number, prevHash: string, now: number): Promise<Active> {
+    const header: SegmentHeader = { audit_segment: 1, first_seq: firstSeq, created: new Date(now).toISOString(), prev_segment_hash: prevHash };
+    const line = Buffer.from(`${JSON.stringify(header)}\n`);
+    const file = segmentName(firstSeq);
+    // 'w+' so that a retry after a failed attempt starts the file afresh.
+    const fh = await open(join(this.dir, file), 'w+', 0o600);
+    try {
+      await writeFully(fh, line, 0);
+      await fh.datasync();
+      await fsyncDir(this.dir);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    this.counters.fsyncs += 2;
+    const info: SegmentInfo = { file, first_seq: firstSeq, last_seq: firstSeq - 1, min_time: null, max_time: null, bytes: line.length, last_hash: headerHash(header), created: now };
+    return { info, fh, dirty: false };
+  }
+
+  private async applyRetention(now: number): Promise<void> {
+    const doomed: SegmentInfo[] = [];
+    if (this.retentionMs > 0) {
+      while (this.sealed.length > 0 && (this.sealed[0]!.sealed ?? this.sealed[0]!.created) < now - this.retentionMs) doomed.push(this.sealed.shift()!);
+    }
+    // Room for the active segment to fill up, so that the limit holds between rotations too.
+    let total = Math.max(this.active.info.bytes, this.maxSegmentBytes);
+    for (const s of this.sealed) total += s.bytes;
+    while (total > this.maxTotalBytes && this.sealed.length > 0) {
+      const s = this.sealed.shift()!;
+      total -= s.bytes;
+      doomed.push(s);
+    }
+    if (doomed.length === 0) return;
+    // Index first: a crash between the two leaves an unindexed file, which the next open rescans, rather than a dangling entry.
+    await this.persistIndex();
+    for (const s of doomed) await rm(join(this.dir, s.file), { force: true });
+  }
+
+  private async persistIndex(): Promise<void> {
+    try {
+      await saveIndex(this.dir, this.sealed);
+    } catch (err) {
+      this.warn(`audit: could not write the segment index (segments are rescanned on open): ${(err as Error).message}`);
+    }
+  }
+}
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+interface CursorPosition {
+  /** Seq of the last record returned: the next page holds older records only. */
+  seq: number;
+  /** The segment (by first seq) and byte offset of that record, so the next page reads on from there. */
+  segment: number;
+  offset: number;
+}
+
+function encodeCursor(c: CursorPosition): string {
+  return Buffer.from(`e1:${c.seq}:${c.segment}:${c.offset}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): CursorPosition {
+  const m = /^e1:(\d{1,16}):(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new InvalidCursorError('invalid cursor: pass next_cursor from the previous page unchanged');
+  return { seq: Number(m[1]), segment: Number(m[2]), offset: Number(m[3]) };
+}
