@@ -4,6 +4,7 @@ import { serveCommand, serveHelp } from './cli/serve.js';
 import { validateCommand, validateHelp } from './cli/validate.js';
 import { runScanCommand } from './scrub/index.js';
 import { auditCommand, auditHelp } from './audit/cli.js';
+import { suggestPolicyCommand, suggestPolicyHelp } from './inventory/suggest-cli.js';
 
 const scanHelp = `Usage: tollgate scan [FILE|-] [--content-type TYPE] [--policy FILE] [--jsonl]
 
@@ -15,6 +16,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   decide: { run: decideCommand, help: decideHelp },
   bootstrap: { run: bootstrapCommand, help: bootstrapHelp },
   audit: { run: (argv) => auditCommand(argv), help: auditHelp },
+  'suggest-policy': { run: suggestPolicyCommand, help: suggestPolicyHelp },
   scan: { run: (argv) => runScanCommand(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }), help: scanHelp },
 };
 
@@ -22,7 +24,7 @@ const usage = `Usage: tollgate <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.help.split('\n\n')[1]?.split('\n')[0] ?? ''}`)
+  .map(([name, c]) => `  ${name.padEnd(15)} ${c.help.split('\n\n')[1]?.split('\n')[0] ?? ''}`)
   .join('\n')}
 
 Run "tollgate <command> --help" for a command's options.`;

@@ -15,6 +15,9 @@ import { AlertEngine } from './alerts/index.js';
 import { auditRoutes } from './admin/routes/audit.js';
 import { AuditRecorder } from './audit/recorder.js';
 import { EmbeddedAuditStore } from './store/embedded/audit-segments.js';
+import { inventoryRoutes } from './admin/routes/inventory.js';
+import { Inventory } from './inventory/index.js';
+import { EmbeddedInventoryStore } from './store/embedded/inventory-store.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
@@ -85,6 +88,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onDrop: (n, total) => log.error({ n, total }, 'audit records dropped: retry queue full'),
   });
   recorder.attach(events);
+  const inventoryStore = await EmbeddedInventoryStore.open({ dataDir: config.dataDir });
+  const inventory = new Inventory({ store: inventoryStore, onError: (err) => log.warn({ err }, 'inventory could not fold an event') });
+  inventory.attach(events);
   const alerts = new AlertEngine(policies.current.alerts, { logger: log });
   alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
@@ -103,7 +109,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore)] });
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
@@ -133,6 +139,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await events.flush();
       await recorder.close();
       await auditStore.close();
+      await inventoryStore.close();
       await alerts.close();
     },
   };

@@ -5,6 +5,5 @@ export type { AlertsPlan, ResolvedSink } from './plan.js';
 export { AlertEngine } from './engine.js';
 export type { AlertEngineOptions, AlertFilter } from './engine.js';
 export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signBody, verifySignature } from './signature.js';
-export { TOKEN_ISSUER_DOMAINS } from './token-issuers.js';
 export { parseDuration } from './duration.js';
 export type { Alert, AlertDetails, AlertRecord, DeliveryResult, DeliveryState } from './types.js';

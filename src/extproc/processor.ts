@@ -3,10 +3,9 @@ import type { PolicyVersion } from '../engine/policy-version.js';
 import { parseAuthority } from '../policy/host.js';
 import type { ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
+import { isPiiType } from '../scrub/kinds.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
 
-/** Token findings in a query string cannot be rewritten (`:path` is never touched), so mutating actions escalate to block. */
-const PII_TYPES = new Set(['email', 'phone', 'credit_card', 'us_ssn', 'iban', 'ipv4', 'ipv6', 'date_of_birth']);
 
 export class ProtocolError extends Error {}
 
@@ -81,7 +80,8 @@ export class RequestProcessor {
     this.findings.push(...scrubbed.findings);
     const query = scrubQuery(plan.detectors, rawPath, opts);
     for (const f of query.findings) {
-      const escalate = !PII_TYPES.has(f.type) && f.action !== 'allow' && f.action !== 'block';
+      // `:path` is never rewritten, so a token in the query cannot be scrubbed: mutating actions escalate to block.
+      const escalate = !isPiiType(f.type) && f.action !== 'allow' && f.action !== 'block';
       this.findings.push(escalate ? { ...f, action: 'block' } : f.action === 'block' ? f : { ...f, action: 'allow' });
     }
     if (scrubbed.blocked || this.findings.some((f) => f.action === 'block')) return this.block();

@@ -1,5 +1,5 @@
 import type { EgressEvent } from '../../events/types.js';
-import { isPiiType } from '../finding-kinds.js';
+import { isPiiType } from '../../scrub/kinds.js';
 import type { AlertDraft } from '../types.js';
 import { setBounded, type RuleEvaluator } from './rule.js';
 

@@ -1,8 +1,8 @@
 import type { EgressEvent, EventFinding, ScrubEvent } from '../../events/types.js';
 import { hostOf } from '../destination.js';
-import { isOutsideHeader, isPiiType } from '../finding-kinds.js';
+import { isOutsideHeader, isPiiType } from '../../scrub/kinds.js';
 import type { TokenFlag } from '../schema.js';
-import { belongsToIssuer, issuerTable, type IssuerTable } from '../token-issuers.js';
+import { isForeignDestination, issuerTable } from '../../scrub/token-issuers.js';
 import type { AlertDraft } from '../types.js';
 import { setBounded, type RuleEvaluator } from './rule.js';
 
@@ -27,12 +27,13 @@ const MAX_IDENTITIES_PER_TOKEN = 100;
 export class TokenMisuseRule implements RuleEvaluator {
   private readonly tokens = new Map<string, TokenState>();
   private readonly flags: ReadonlySet<TokenFlag>;
-  private readonly issuers: IssuerTable;
+  private readonly issuers: ReturnType<typeof issuerTable>;
   private readonly maxTokens: number;
 
   constructor(params: TokenMisuseParams) {
     this.flags = new Set(params.flags);
-    this.issuers = issuerTable(params.issuerDomains);
+    // Policy issuer domains cover their subdomains too.
+    this.issuers = issuerTable(Object.fromEntries(Object.entries(params.issuerDomains ?? {}).map(([t, ds]) => [t, ds.flatMap((d) => [d, `*.${d}`])])));
     this.maxTokens = params.maxTokens ?? 100_000;
   }
 
@@ -60,7 +61,7 @@ export class TokenMisuseRule implements RuleEvaluator {
       });
     }
     const host = hostOf(event.destination);
-    if (this.flags.has('foreign_destination') && belongsToIssuer(this.issuers, f.type, host) === false) {
+    if (this.flags.has('foreign_destination') && isForeignDestination(this.issuers, f.type, host)) {
       emit({
         key: `foreign_destination|${f.fingerprint}|${host}`,
         time,

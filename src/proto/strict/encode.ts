@@ -162,6 +162,21 @@ export function encodeMessage(typeName: string, json: unknown, options?: CheckOp
 }
 
 /**
+ * Encodes canonical JSON as `typeName` without running `checkMessage` first: for callers whose JSON is known to pass
+ * the check (builders whose output the tests check). JSON that would fail the check may throw or encode garbage.
+ */
+export function encodeMessageUnchecked(typeName: string, json: unknown): Buffer {
+  const type = lookupMessageType(typeName.replace(/^\./, '')) as protobuf.Type;
+  return finish(type, wireMessage(planFor(type), json));
+}
+
+/** The wire-shaped object protobufjs would encode for this JSON (unchecked); exposed for profiling and tests. */
+export function wireObjectUnchecked(typeName: string, json: unknown): { type: protobuf.Type; wire: Record<string, unknown> } {
+  const type = lookupMessageType(typeName.replace(/^\./, '')) as protobuf.Type;
+  return { type, wire: wireMessage(planFor(type), json) };
+}
+
+/**
  * Turns canonical JSON with an `"@type"` (e.g. a Cluster for CDS) into a google.protobuf.Any for a DiscoveryResponse;
  * throws StrictCheckError listing every problem.
  */

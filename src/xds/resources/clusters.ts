@@ -1,4 +1,5 @@
 import { splitHostPort } from '../../config/config.js';
+import { ProtoWriter } from '../wire.js';
 import { DFP_DNS_CACHE, DFP_TLS_CLUSTER, DFP_PLAIN_CLUSTER, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
 
@@ -34,11 +35,13 @@ export function tollgateCluster(opts: XdsOptions): Json {
   };
 }
 
+const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+
 function upstreamTls(host: string, opts: XdsOptions): Json {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      '@type': UPSTREAM_TLS_CONTEXT,
       sni: host,
       common_tls_context: {
         validation_context: {
@@ -111,4 +114,86 @@ export function dfpPlainCluster(): Json {
       typed_config: { '@type': 'type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig', dns_cache_config: DNS_CACHE_CONFIG },
     },
   };
+}
+
+// ---- Hand-written encoders for the two cluster shapes every destination produces (thousands per snapshot).
+// Each writes exactly the bytes encodeMessage('envoy.config.cluster.v3.Cluster', <the JSON above>) gives: fields in
+// field-number order, oneof members and protobufjs-present defaults (Duration.nanos) written, other defaults left
+// out. test/xds/fast-encode.test.ts compares them over many generated policies; change both together.
+
+const writer = new ProtoWriter(1024);
+
+// envoy.config.cluster.v3.Cluster.DiscoveryType, DnsLookupFamily; SubjectAltNameMatcher.SanType.
+const STATIC = 0;
+const LOGICAL_DNS = 2;
+const V4_PREFERRED = 3;
+const SAN_DNS = 2;
+const SAN_IP_ADDRESS = 4;
+const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
+
+/** A string field outside a oneof: proto3 leaves the empty string off the wire. */
+function optString(w: ProtoWriter, field: number, value: string): void {
+  if (value !== '') w.string(field, value);
+}
+
+/** Cluster fields 1-17 shared by both shapes: name, type, connect_timeout (5s), dns_lookup_family. */
+function writeClusterHead(w: ProtoWriter, name: string, host: string): void {
+  optString(w, 1, name); // name
+  w.uint32(2, isIpLiteral(host) ? STATIC : LOGICAL_DNS); // type (oneof cluster_discovery_type: written even when 0)
+  const timeout = w.begin(4); // connect_timeout: Duration
+  w.uint32(1, 5).uint32(2, 0); // seconds, nanos (protobufjs writes the 0)
+  w.end(timeout);
+  w.uint32(17, V4_PREFERRED); // dns_lookup_family
+}
+
+/** Cluster.load_assignment (33): singleEndpoint(cluster, host, port). */
+function writeSingleEndpoint(w: ProtoWriter, cluster: string, host: string, port: number): void {
+  const cla = w.begin(33);
+  optString(w, 1, cluster); // ClusterLoadAssignment.cluster_name
+  const locality = w.begin(2); // endpoints[0]: LocalityLbEndpoints
+  const lb = w.begin(2); // lb_endpoints[0]: LbEndpoint
+  const endpoint = w.begin(1); // endpoint (oneof host_identifier)
+  const address = w.begin(1); // Endpoint.address
+  const socket = w.begin(1); // Address.socket_address (oneof)
+  optString(w, 2, host); // SocketAddress.address
+  w.uint32(3, port); // port_value (oneof port_specifier)
+  w.end(socket).end(address).end(endpoint).end(lb).end(locality).end(cla);
+}
+
+/** Cluster.transport_socket (24): upstreamTls(host, opts). */
+function writeUpstreamTls(w: ProtoWriter, host: string, opts: XdsOptions): void {
+  const socket = w.begin(24);
+  optString(w, 1, TLS_TRANSPORT_SOCKET); // TransportSocket.name
+  const any = w.begin(3); // typed_config (oneof config_type): Any
+  optString(w, 1, UPSTREAM_TLS_CONTEXT); // Any.type_url
+  const value = w.begin(2); // Any.value: UpstreamTlsContext
+  const common = w.begin(1); // common_tls_context
+  const validation = w.begin(3); // validation_context (oneof)
+  const ca = w.begin(1); // trusted_ca: DataSource
+  w.string(1, opts.trustedCaFile); // filename (oneof specifier)
+  w.end(ca);
+  const san = w.begin(15); // match_typed_subject_alt_names[0]
+  w.uint32(1, isIpLiteral(host) ? SAN_IP_ADDRESS : SAN_DNS); // san_type
+  const matcher = w.begin(2); // matcher: StringMatcher
+  w.string(1, host); // exact (oneof match_pattern)
+  w.end(matcher).end(san).end(validation).end(common);
+  optString(w, 2, host); // UpstreamTlsContext.sni
+  w.end(value).end(any).end(socket);
+}
+
+/** The encoded originClusterResource(name, scheme, host, port, opts). */
+export function encodeOriginCluster(name: string, scheme: 'http' | 'https', host: string, port: number, opts: XdsOptions): Buffer {
+  const w = writer.reset();
+  writeClusterHead(w, name, host);
+  if (scheme === 'https') writeUpstreamTls(w, host, opts);
+  writeSingleEndpoint(w, name, host, port);
+  return w.finish();
+}
+
+/** The encoded tunnelClusterResource(name, host, port). */
+export function encodeTunnelCluster(name: string, host: string, port: number): Buffer {
+  const w = writer.reset();
+  writeClusterHead(w, name, host);
+  writeSingleEndpoint(w, name, host, port);
+  return w.finish();
 }
