@@ -87,12 +87,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onError: (err, queued) => log.error({ err, queued }, 'audit append failed; retrying'),
     onDrop: (n, total) => log.error({ n, total }, 'audit records dropped: retry queue full'),
   });
-  recorder.attach(events);
+  if (config.visibility) recorder.attach(events);
   const inventoryStore = await EmbeddedInventoryStore.open({ dataDir: config.dataDir });
   const inventory = new Inventory({ store: inventoryStore, onError: (err) => log.warn({ err }, 'inventory could not fold an event') });
-  inventory.attach(events);
+  if (config.visibility) inventory.attach(events);
   const alerts = new AlertEngine(policies.current.alerts, { logger: log });
-  alerts.attach(events);
+  if (config.visibility) alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
 
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.

@@ -14,6 +14,8 @@ export const configSchema = z.object({
   xdsTollgateAddress: address.optional(),
   /** Port of the egress listener pushed to Envoy. */
   egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
+  /** Events → audit log, inventory and alerts. Off only to measure their cost (the pino decision line stays). */
+  visibility: z.boolean().default(true),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -30,6 +32,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
     egressPort: env.TOLLGATE_EGRESS_PORT,
+    visibility: env.TOLLGATE_VISIBILITY === undefined ? undefined : env.TOLLGATE_VISIBILITY !== 'off',
   };
   const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = { ...defined(fromEnv), ...defined(overrides) };
