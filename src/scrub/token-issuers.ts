@@ -1,4 +1,5 @@
-import type { DetectorId } from './config.js';
+import { DETECTOR_IDS, type DetectorId } from './config.js';
+import { isPiiType } from './kinds.js';
 
 /** True when `host` is `pattern`, or a subdomain of it when the pattern is `*.suffix`. */
 export function hostMatches(host: string, pattern: string): boolean {
@@ -28,26 +29,8 @@ export const TOKEN_ISSUERS: Readonly<Record<string, readonly string[]>> = {
   npm_token: ['registry.npmjs.org', '*.npmjs.org', 'npmjs.com', '*.npmjs.com'],
 };
 
-export const TOKEN_TYPES = [
-  'aws_access_key_id',
-  'aws_secret_access_key',
-  'github_token',
-  'gitlab_token',
-  'slack_token',
-  'slack_webhook_url',
-  'stripe_secret_key',
-  'stripe_test_key',
-  'google_api_key',
-  'openai_api_key',
-  'anthropic_api_key',
-  'twilio_api_key',
-  'sendgrid_api_key',
-  'npm_token',
-  'jwt',
-  'private_key',
-  'basic_auth',
-  'bearer_token',
-] as const satisfies readonly DetectorId[];
+/** Every detector id that finds a credential rather than personal data. */
+export const TOKEN_TYPES: readonly DetectorId[] = DETECTOR_IDS.filter((id) => !isPiiType(id));
 
 /** Issuer hosts per type: the built-in table, extended per type (a self-hosted GitLab, an API gateway). */
 export function issuerTable(extra: Readonly<Record<string, readonly string[]>> = {}): Readonly<Record<string, readonly string[]>> {

@@ -1,14 +1,10 @@
+import { rng } from '../support/rng.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicy } from '../../src/engine/policy-version.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { TEST_POLICY } from '../support/policies.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-// A small deterministic PRNG so a failure reproduces.
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 const ALPHABET = ['a', '.', ':', '[', ']', '*', '%', '/', '0', 'x', 'f', '-', '\u0000', 'é', ' ', '@', '?', '#'];
 
 function junkString(r: () => number, max = 40): string {
