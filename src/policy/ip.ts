@@ -12,6 +12,8 @@ export function parseIpLiteral(host: string): ParsedIp | undefined {
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
   const zone = h.indexOf('%');
   if (zone !== -1) h = h.slice(0, zone);
+  // Fast exit for host names (the common case): ipaddr's parsers are costly on the hot path.
+  if (!h.includes(':') && !/^[0-9a-fx.]+$/i.test(h)) return undefined;
   if (!ipaddr.isValid(h)) return undefined;
   // ipaddr accepts any all-digit string as a 32-bit number; hostnames never are all digits, so this is right.
   const ip = ipaddr.parse(h);
