@@ -4,7 +4,7 @@ import type { SnapshotCache } from './cache/cache.js';
 import { Snapshot } from './cache/snapshot.js';
 import { planResources } from './resources/build.js';
 import type { XdsOptions } from './resources/options.js';
-import type { PartCache } from './resources/routes.js';
+import type { EncodedPart, PartCache } from './resources/routes.js';
 import { makeResource, type Resource, type ResourceRefs } from './types.js';
 
 /** Every gateway gets the policy's snapshot; the cache still keys by group so groups can diverge later. */
@@ -20,14 +20,18 @@ export interface PublishResult {
 }
 
 /**
- * Turns each policy version into an xDS snapshot and publishes it. Encoded resources are memoised by their memo key
- * (a cluster by its name, which spells everything it depends on), and the route configuration is reassembled from
- * encoded virtual hosts kept by key, so a policy edit re-encodes only the destinations it touched.
+ * Turns each policy version into an xDS snapshot and publishes it. A resource of the last snapshot is reused when the
+ * new one of the same type and name has the same memo key (a cluster's is its name, which spells everything it
+ * depends on), and the route configuration is reassembled from encoded virtual hosts kept by host, so a policy edit
+ * re-encodes only the destinations it touched.
  */
 export class PolicyPublisher {
-  private memo = new Map<string, Resource>();
-  private parts = new Map<string, Buffer>();
-  private unkeyed = new Map<string, Resource>();
+  /** The last snapshot built (published or refused): the memo of encoded resources, by type and name. */
+  private last: Snapshot | undefined;
+  /** Memo keys of the last snapshot's resources whose key is not their name, by type and name ('' for none). */
+  private otherKeys = new Map<string, Map<string, string>>();
+  /** Encoded virtual hosts of the route configuration by key. */
+  private parts = new Map<string, EncodedPart>();
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -37,38 +41,39 @@ export class PolicyPublisher {
 
   publish(version: PolicyVersion): PublishResult {
     const started = performance.now();
-    const next = new Map<string, Resource>();
-    const nextParts = new Map<string, Buffer>();
-    const nextUnkeyed = new Map<string, Resource>();
+    const nextOtherKeys = new Map<string, Map<string, string>>();
+    const nextParts = new Map<string, EncodedPart>();
     const resources: Resource[] = [];
     let encoded = 0;
     const previousParts = this.parts;
     const parts: PartCache = {
       get: (key) => previousParts.get(key),
-      set: (key, bytes) => void nextParts.set(key, bytes),
+      set: (key, part) => void nextParts.set(key, part),
     };
     try {
       for (const plan of planResources(version.policy, this.options)) {
-        let resource: Resource | undefined;
-        if (plan.memoKey !== undefined) {
-          const key = `${plan.typeUrl}\n${plan.memoKey}`;
-          resource = this.memo.get(key);
-          if (!resource) {
-            resource = makeResource(plan.typeUrl, plan.name, plan.encode(parts), plan.refs);
-            encoded++;
-          }
-          next.set(key, resource);
+        const { typeUrl, name, memoKey } = plan;
+        const previous = this.last?.get(typeUrl, name);
+        const previousKey = previous ? (this.otherKeys.get(typeUrl)?.get(name) ?? name) : undefined;
+        let resource: Resource;
+        if (memoKey !== undefined && previous && previousKey === memoKey) {
+          resource = previous;
+        } else if (memoKey !== undefined) {
+          resource = makeResource(typeUrl, name, plan.encode(parts), plan.refs);
+          encoded++;
         } else {
           // Encoded every time (from cached parts); the last resource is kept when the bytes did not change.
-          const key = `${plan.typeUrl}\n${plan.name}`;
           const body = plan.encode(parts);
-          const last = this.unkeyed.get(key);
-          if (last && last.body.equals(body) && sameRefs(last.refs, plan.refs)) resource = last;
+          if (previous && previousKey === '' && previous.body.equals(body) && sameRefs(previous.refs, plan.refs)) resource = previous;
           else {
-            resource = makeResource(plan.typeUrl, plan.name, body, plan.refs);
+            resource = makeResource(typeUrl, name, body, plan.refs);
             encoded++;
           }
-          nextUnkeyed.set(key, resource);
+        }
+        if (memoKey !== name) {
+          let ofType = nextOtherKeys.get(typeUrl);
+          if (!ofType) nextOtherKeys.set(typeUrl, (ofType = new Map()));
+          ofType.set(name, memoKey ?? '');
         }
         resources.push(resource);
       }
@@ -77,10 +82,10 @@ export class PolicyPublisher {
       this.log?.error({ policyVersion: version.version, reasons }, 'xds resources could not be built; the last good snapshot keeps serving');
       return { ok: false, version: String(version.version), resources: 0, encoded, buildMs: performance.now() - started, reasons };
     }
-    this.memo = next;
-    this.parts = nextParts;
-    this.unkeyed = nextUnkeyed;
     const snapshot = Snapshot.from(String(version.version), resources);
+    this.last = snapshot;
+    this.otherKeys = nextOtherKeys;
+    this.parts = nextParts;
     const result = this.cache.setSnapshot(POLICY_GROUP, snapshot);
     const buildMs = performance.now() - started;
     this.log?.info({ policyVersion: version.version, resources: resources.length, encoded, buildMs: Math.round(buildMs) }, 'xds snapshot built');

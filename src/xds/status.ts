@@ -47,6 +47,19 @@ export type XdsStatusEvent =
 
 export type XdsStatusListener = (event: XdsStatusEvent) => void;
 
+let isoAt = -1;
+let iso = '';
+
+/** new Date().toISOString(), formatted once per millisecond: a fan-out stamps thousands of records at once. */
+function nowIso(): string {
+  const now = Date.now();
+  if (now !== isoAt) {
+    isoAt = now;
+    iso = new Date(now).toISOString();
+  }
+  return iso;
+}
+
 /** Per-stream status record the stream servers write to; the registry lists them. */
 export class StreamStatus {
   readonly info: Omit<NodeStatus, 'types' | 'snapshotVersion'>;
@@ -70,7 +83,7 @@ export class StreamStatus {
     t.state = 'pending';
     t.lastSentVersion = version;
     t.lastSentNonce = nonce;
-    t.lastSentAt = new Date().toISOString();
+    t.lastSentAt = nowIso();
     t.lastSentResources = resources;
     t.lastSentRemoved = removed;
   }
@@ -79,14 +92,14 @@ export class StreamStatus {
     const t = this.type(typeUrl);
     t.state = 'acked';
     t.lastAckedVersion = version;
-    t.lastAckedAt = new Date().toISOString();
+    t.lastAckedAt = nowIso();
     this.emit({ kind: 'ack', streamId: this.info.streamId, nodeId: this.info.nodeId, typeUrl, version });
   }
 
   nacked(typeUrl: string, rejectedVersion: string, nonce: string, code: number, message: string): void {
     const t = this.type(typeUrl);
     t.state = 'nacked';
-    t.lastNack = { message, code, rejectedVersion, nonce, at: new Date().toISOString() };
+    t.lastNack = { message, code, rejectedVersion, nonce, at: nowIso() };
     this.emit({ kind: 'nack', streamId: this.info.streamId, nodeId: this.info.nodeId, typeUrl, version: rejectedVersion, message });
   }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The xDS resource types Tollgate serves over ADS. */
 export const TYPE_URL = {
@@ -43,13 +43,15 @@ const VERSION_HEX_CHARS = 16;
 
 /** The version of an encoded resource body: a SHA-256 hex prefix, stable across processes. */
 export function bodyVersion(body: Uint8Array): string {
-  return createHash('sha256').update(body).digest('hex').slice(0, VERSION_HEX_CHARS);
+  return hash('sha256', body, 'hex').slice(0, VERSION_HEX_CHARS);
 }
 
 /** Wraps an encoded body as a Resource, computing its version. */
 export function makeResource(typeUrl: string, name: string, body: Uint8Array, refs?: ResourceRefs): Resource {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return { name, typeUrl, body: buf, version: bodyVersion(buf), ...(refs ? { refs } : {}) };
+  const resource: { -readonly [K in keyof Resource]: Resource[K] } = { name, typeUrl, body: buf, version: bodyVersion(buf) };
+  if (refs) resource.refs = refs;
+  return resource;
 }
 
 /** Compares type URLs in PUSH_ORDER, unknown types last by name. */

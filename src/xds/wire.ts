@@ -64,9 +64,50 @@ export class ProtoWriter {
 
   /** Bytes copied as they are (e.g. an already encoded field). */
   raw(value: Uint8Array): this {
-    this.ensure(value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
+    const n = value.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(value, this.pos);
+      this.pos += n;
+      return this;
+    }
+    // Short pieces by hand: cheaper than a native call.
+    const buf = this.buf;
+    let at = this.pos;
+    for (let i = 0; i < n; i++) buf[at++] = value[i]!;
+    this.pos = at;
+    return this;
+  }
+
+  /** A string's UTF-8 bytes encoded once (see Utf8), inside a field started with begin(). */
+  utf8(value: Utf8): this {
+    const n = value.length;
+    this.ensure(n);
+    const src = value.buf;
+    const buf = this.buf;
+    let at = this.pos;
+    for (let i = 0; i < n; i++) buf[at++] = src[i]!;
+    this.pos = at;
+    return this;
+  }
+
+  /** A string field from bytes encoded once (proto3: the caller leaves out empty strings outside oneofs). */
+  utf8Field(field: number, value: Utf8): this {
+    return this.varint((field << 3) | 2).varint(value.length).utf8(value);
+  }
+
+  /** ASCII decimal digits of a non-negative integer (e.g. a port inside a string field). */
+  decimal(value: number): this {
+    const digits = String(value);
+    this.ensure(digits.length);
+    for (let i = 0; i < digits.length; i++) this.buf[this.pos++] = digits.charCodeAt(i);
+    return this;
+  }
+
+  /** One ASCII character (inside a string field). */
+  char(code: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = code;
     return this;
   }
 
@@ -123,4 +164,17 @@ export class ProtoWriter {
 export function varintSize(value: number): number {
   const v = value >>> 0;
   return v < 1 << 7 ? 1 : v < 1 << 14 ? 2 : v < 1 << 21 ? 3 : v < 1 << 28 ? 4 : 5;
+}
+
+/** A string's UTF-8 bytes, encoded once to be written several times (a host appears in several fields). */
+export class Utf8 {
+  /** The bytes of the last value set are buf[0, length); valid until the next set(). */
+  buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  set(value: string): this {
+    if (value.length * 3 > this.buf.length) this.buf = Buffer.allocUnsafe(value.length * 3);
+    this.length = this.buf.write(value, 0);
+    return this;
+  }
 }

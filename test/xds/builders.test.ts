@@ -1,41 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyText } from '../../src/policy/load.js';
 import { checkFile, checkMessage, decodeMessage, encodeMessage } from '../../src/proto/strict/index.js';
 import { buildResources } from '../../src/xds/resources/build.js';
 import { xdsOptionsSchema } from '../../src/xds/resources/options.js';
 import { bootstrapConfig, BOOTSTRAP_DEFAULTS } from '../../src/xds/bootstrap.js';
 import { TEST_POLICY } from '../support/policies.js';
-
-function compile(text: string) {
-  const r = loadPolicyText(text);
-  if (!r.ok) throw new Error(JSON.stringify(r.problems));
-  return r.policy;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
-/** A random but valid policy: exact, wildcard and IP hosts, ports, schemes, methods, paths, modes. */
-function randomPolicy(seed: number): string {
-  const r = rng(seed);
-  const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)] as T;
-  const rules: string[] = [];
-  const n = 1 + Math.floor(r() * 30);
-  for (let i = 0; i < n; i++) {
-    const host = pick([`api${i}.example.com`, `*.svc${i}.example.org`, `10.0.${i}.1`, `2001:db8::${i + 1}`, `h${i}.example.net`]);
-    const parts = [`id: r${i}`, `host: "${host}"`];
-    if (r() < 0.3) parts.push(`scheme: ${pick(['http', 'https'])}`);
-    if (r() < 0.3) parts.push(`port: ${pick([443, 8443, 80, 9000, '"*"'])}`);
-    if (r() < 0.4) parts.push(`methods: [${pick(['GET', 'GET, POST', 'CONNECT', 'PUT'])}]`);
-    if (r() < 0.3) parts.push(`paths: ["/v1/**"]`);
-    if (r() < 0.2) parts.push('mode: report');
-    rules.push(`      - { ${parts.join(', ')} }`);
-  }
-  return `version: 1\negress:\n  - identity: "*"\n    allow:\n${rules.join('\n')}\n`;
-}
+import { compile, randomPolicy } from './fixtures/random-policy.js';
 
 const defaults = xdsOptionsSchema.parse({});
 

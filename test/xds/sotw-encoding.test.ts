@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { DiscoveryResponse } from '../../src/proto/gen/envoy/service/discovery/v3/discovery.js';
 import { serviceDefinition } from '../../src/proto/load.js';
-import { encodeSotwResponse } from '../../src/xds/server/encode.js';
+import { Snapshot } from '../../src/xds/cache/snapshot.js';
+import { deltaResponseBytes, encodeDeltaResponse, encodeSotwResponse, sotwResponseBytes } from '../../src/xds/server/encode.js';
 import { ADS_SERVICE } from '../../src/xds/server/index.js';
 import { TYPE_URL } from '../../src/xds/types.js';
-import { dnsCluster, edsCluster } from './fixtures/resources.js';
+import { dnsCluster, edsCluster, routeConfig } from './fixtures/resources.js';
+
+function methods() {
+  const def = serviceDefinition(ADS_SERVICE);
+  const sotw = def.StreamAggregatedResources;
+  const delta = def.DeltaAggregatedResources;
+  if (!sotw || !delta) throw new Error('missing method');
+  return { sotw, delta };
+}
 
 describe('SotW response encoding', () => {
   it('a response written from pre-encoded resources decodes exactly like the generated serializer output', () => {
-    const def = serviceDefinition(ADS_SERVICE).StreamAggregatedResources;
-    if (!def) throw new Error('missing method');
+    const def = methods().sotw;
     const resources = [dnsCluster('a', 'a.example', 443), edsCluster('b')];
     const fast = encodeSotwResponse({ version_info: 'v7', type_url: TYPE_URL.cluster, nonce: '42', resources });
     const generic = def.responseSerialize({
@@ -21,5 +29,60 @@ describe('SotW response encoding', () => {
     expect(Buffer.compare(fast, generic)).toBe(0);
     const decoded = def.responseDeserialize(fast) as DiscoveryResponse;
     expect(decoded.resources?.map((a) => Buffer.from(a.value ?? []).equals(resources[decoded.resources?.indexOf(a) ?? 0]?.body ?? Buffer.alloc(0)))).toEqual([true, true]);
+  });
+
+  it('a shared response body is the same bytes for every nonce as a fresh encoding, and is passed through as is', () => {
+    const def = methods().sotw;
+    const resources = [dnsCluster('a', 'a.example', 443), edsCluster('b'), dnsCluster('c'.repeat(300), 'c.example', 80)];
+    const set = new Map(resources.map((r) => [r.name, r]));
+    for (const nonce of ['1', '2', '1', '3', '4', '5', '6', '1']) {
+      const shared = sotwResponseBytes('v9', TYPE_URL.cluster, set, nonce);
+      const generic = def.responseSerialize({ version_info: 'v9', type_url: TYPE_URL.cluster, nonce, resources: resources.map((r) => ({ type_url: r.typeUrl, value: r.body })) });
+      expect(shared.equals(generic), `nonce ${nonce}`).toBe(true);
+      expect(encodeSotwResponse(shared)).toBe(shared);
+    }
+    expect(sotwResponseBytes('v9', TYPE_URL.cluster, set, '1')).toBe(sotwResponseBytes('v9', TYPE_URL.cluster, set, '1'));
+  });
+});
+
+describe('delta response encoding', () => {
+  it('a response written from pre-encoded resource entries is the generated serializer output', () => {
+    const def = methods().delta;
+    const resources = [dnsCluster('a', 'a.example', 443), edsCluster('b'), routeConfig('r'.repeat(200), 'a')];
+    for (const removed of [[], ['gone'], ['x', 'y'.repeat(150)]]) {
+      const fast = encodeDeltaResponse({ system_version_info: 'v3', type_url: TYPE_URL.cluster, nonce: '17', resources, removed_resources: removed });
+      const generic = def.responseSerialize({
+        system_version_info: 'v3',
+        type_url: TYPE_URL.cluster,
+        nonce: '17',
+        resources: resources.map((r) => ({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.body } })),
+        removed_resources: removed,
+      });
+      expect(fast.equals(generic), `removed ${removed.join(',')}`).toBe(true);
+    }
+  });
+
+  it('responses shared per snapshot are the same bytes as a fresh encoding', () => {
+    const def = methods().delta;
+    const resources = [dnsCluster('a', 'a.example', 443), edsCluster('b')];
+    const snapshot = Snapshot.from('v5', resources);
+    const many = Array.from({ length: 40 }, (_, i) => dnsCluster(`m${i}`, 'm.example', 443));
+    for (const [list, removed, nonce] of [
+      [resources, [], '1'],
+      [resources.slice(1), ['c'], '2'],
+      [resources, [], '1'],
+      [many, [], '3'],
+    ] as const) {
+      const bytes = deltaResponseBytes(snapshot, TYPE_URL.cluster, list, removed, nonce);
+      const generic = def.responseSerialize({
+        system_version_info: 'v5',
+        type_url: TYPE_URL.cluster,
+        nonce,
+        resources: list.map((r) => ({ name: r.name, version: r.version, resource: { type_url: r.typeUrl, value: r.body } })),
+        removed_resources: removed,
+      });
+      expect(bytes.equals(generic)).toBe(true);
+    }
+    expect(deltaResponseBytes(snapshot, TYPE_URL.cluster, resources, [], '1')).toBe(deltaResponseBytes(snapshot, TYPE_URL.cluster, resources, [], '1'));
   });
 });

@@ -170,12 +170,6 @@ export function encodeMessageUnchecked(typeName: string, json: unknown): Buffer 
   return finish(type, wireMessage(planFor(type), json));
 }
 
-/** The wire-shaped object protobufjs would encode for this JSON (unchecked); exposed for profiling and tests. */
-export function wireObjectUnchecked(typeName: string, json: unknown): { type: protobuf.Type; wire: Record<string, unknown> } {
-  const type = lookupMessageType(typeName.replace(/^\./, '')) as protobuf.Type;
-  return { type, wire: wireMessage(planFor(type), json) };
-}
-
 /**
  * Turns canonical JSON with an `"@type"` (e.g. a Cluster for CDS) into a google.protobuf.Any for a DiscoveryResponse;
  * throws StrictCheckError listing every problem.

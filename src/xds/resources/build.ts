@@ -3,9 +3,9 @@ import { encodeMessage } from '../../proto/strict/encode.js';
 import { TYPE_URL } from '../types.js';
 import { dfpPlainCluster, dfpTlsCluster, encodeOriginCluster, encodeTunnelCluster, originClusterResource, tollgateCluster, tunnelClusterResource } from './clusters.js';
 import { egressListener } from './listener.js';
-import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, EGRESS_ROUTES, TOLLGATE_CLUSTER, originCluster, tunnelCluster } from './names.js';
+import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, EGRESS_ROUTES, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
-import { destinationsOf, encodeRouteConfiguration, routeConfigurationJson, routePlan, type PartCache } from './routes.js';
+import { collectDestinations, encodeRouteConfiguration, httpClusterFor, tunnelClusterFor, routeConfigurationJson, routePlan, type PartCache, type RoutePlan } from './routes.js';
 
 type Json = Record<string, unknown>;
 
@@ -52,55 +52,22 @@ export function buildResources(policy: CompiledPolicy, opts: XdsOptions): Resour
  * cluster, the dynamic forward proxy clusters, the listener) are encoded from their JSON with the strict check.
  */
 export function planResources(policy: CompiledPolicy, opts: XdsOptions): ResourcePlan[] {
-  const destinations = destinationsOf(policy);
+  const destinations = collectDestinations(policy);
   const routes = routePlan(destinations);
-  const needed = new Set(routes.clusters);
-  const withDfp = needed.has(DFP_TLS_CLUSTER) || needed.has(DFP_PLAIN_CLUSTER);
+  const withDfp = routes.dfpTls || routes.dfpPlain;
   const clusters: ResourcePlan[] = [checkedCluster(TOLLGATE_CLUSTER, () => tollgateCluster(opts))];
-  if (needed.has(DFP_TLS_CLUSTER)) clusters.push(checkedCluster(DFP_TLS_CLUSTER, () => dfpTlsCluster(opts)));
-  if (needed.has(DFP_PLAIN_CLUSTER)) clusters.push(checkedCluster(DFP_PLAIN_CLUSTER, () => dfpPlainCluster()));
-  const seen = new Set<string>();
-  for (const d of destinations) {
+  if (routes.dfpTls) clusters.push(checkedCluster(DFP_TLS_CLUSTER, () => dfpTlsCluster(opts)));
+  if (routes.dfpPlain) clusters.push(checkedCluster(DFP_PLAIN_CLUSTER, () => dfpPlainCluster()));
+  for (const d of destinations.list) {
     if (d.wildcard) continue;
-    const { scheme, host, port } = d;
-    const origin = originCluster(scheme, host, port);
-    if (needed.has(origin) && !seen.has(origin)) {
-      seen.add(origin);
-      clusters.push({
-        typeUrl: TYPE_URL.cluster,
-        typeName: CLUSTER,
-        name: origin,
-        // The name spells scheme, host and port, all the cluster depends on besides the options.
-        memoKey: origin,
-        json: () => originClusterResource(origin, scheme, host, port, opts),
-        encode: () => encodeOriginCluster(origin, scheme, host, port, opts),
-      });
-    }
-    const tunnel = tunnelCluster(host, port);
-    if (needed.has(tunnel) && !seen.has(tunnel)) {
-      seen.add(tunnel);
-      clusters.push({
-        typeUrl: TYPE_URL.cluster,
-        typeName: CLUSTER,
-        name: tunnel,
-        memoKey: tunnel,
-        json: () => tunnelClusterResource(tunnel, host, port),
-        encode: () => encodeTunnelCluster(tunnel, host, port),
-      });
-    }
+    // Every exact destination's route names its origin cluster (one per host, scheme and port).
+    clusters.push(new OriginClusterPlan(httpClusterFor(d), d.scheme, d.host, d.port, opts));
+    if (routes.tunnels.has(d)) clusters.push(new TunnelClusterPlan(tunnelClusterFor(d), d.host, d.port));
   }
-  const listenerJson = () => egressListener(opts, withDfp);
+  const listenerJson = (): Json => egressListener(opts, withDfp);
   return [
     ...clusters,
-    {
-      typeUrl: TYPE_URL.route,
-      typeName: ROUTE_CONFIGURATION,
-      name: EGRESS_ROUTES,
-      refs: { clusters: routes.clusters },
-      memoKey: undefined,
-      json: () => routeConfigurationJson(routes),
-      encode: (parts) => encodeRouteConfiguration(routes, parts),
-    },
+    new RouteConfigurationPlan(routes),
     {
       typeUrl: TYPE_URL.listener,
       typeName: LISTENER,
@@ -111,6 +78,76 @@ export function planResources(policy: CompiledPolicy, opts: XdsOptions): Resourc
       encode: () => encodeMessage(LISTENER, listenerJson()),
     },
   ];
+}
+
+// Classes rather than object literals with closures: a publish makes one plan per cluster, tens of thousands.
+
+/** A cluster to one exact destination; its name spells scheme, host and port, all it depends on besides the options. */
+class OriginClusterPlan implements ResourcePlan {
+  readonly typeUrl = TYPE_URL.cluster;
+  readonly typeName = CLUSTER;
+  readonly memoKey: string;
+
+  constructor(
+    readonly name: string,
+    private readonly scheme: 'http' | 'https',
+    private readonly host: string,
+    private readonly port: number,
+    private readonly opts: XdsOptions,
+  ) {
+    this.memoKey = name;
+  }
+
+  json(): Json {
+    return originClusterResource(this.name, this.scheme, this.host, this.port, this.opts);
+  }
+
+  encode(): Buffer {
+    return encodeOriginCluster(this.name, this.scheme, this.host, this.port, this.opts);
+  }
+}
+
+class TunnelClusterPlan implements ResourcePlan {
+  readonly typeUrl = TYPE_URL.cluster;
+  readonly typeName = CLUSTER;
+  readonly memoKey: string;
+
+  constructor(
+    readonly name: string,
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    this.memoKey = name;
+  }
+
+  json(): Json {
+    return tunnelClusterResource(this.name, this.host, this.port);
+  }
+
+  encode(): Buffer {
+    return encodeTunnelCluster(this.name, this.host, this.port);
+  }
+}
+
+/** Encoded every time, from the virtual hosts the caller's part cache already has. */
+class RouteConfigurationPlan implements ResourcePlan {
+  readonly typeUrl = TYPE_URL.route;
+  readonly typeName = ROUTE_CONFIGURATION;
+  readonly name = EGRESS_ROUTES;
+  readonly memoKey = undefined;
+  readonly refs: { clusters: string[] };
+
+  constructor(private readonly routes: RoutePlan) {
+    this.refs = { clusters: routes.clusters };
+  }
+
+  json(): Json {
+    return routeConfigurationJson(this.routes);
+  }
+
+  encode(parts?: PartCache): Buffer {
+    return encodeRouteConfiguration(this.routes, parts);
+  }
 }
 
 function checkedCluster(name: string, json: () => Json): ResourcePlan {

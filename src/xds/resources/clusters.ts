@@ -1,5 +1,5 @@
 import { splitHostPort } from '../../config/config.js';
-import { ProtoWriter } from '../wire.js';
+import { ProtoWriter, Utf8 } from '../wire.js';
 import { DFP_DNS_CACHE, DFP_TLS_CLUSTER, DFP_PLAIN_CLUSTER, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
 
@@ -131,69 +131,107 @@ const SAN_DNS = 2;
 const SAN_IP_ADDRESS = 4;
 const TLS_TRANSPORT_SOCKET = 'envoy.transport_sockets.tls';
 
+/** The cluster name and host, UTF-8 encoded once per cluster: each appears in several fields. */
+const nameBytes = new Utf8();
+const hostBytes = new Utf8();
+
 /** A string field outside a oneof: proto3 leaves the empty string off the wire. */
-function optString(w: ProtoWriter, field: number, value: string): void {
-  if (value !== '') w.string(field, value);
+function optString(w: ProtoWriter, field: number, value: Utf8): void {
+  if (value.length > 0) w.utf8Field(field, value);
+}
+
+/** Encoded once: fields that are the same in every cluster of these shapes. */
+function constantBytes(write: (w: ProtoWriter) => void): Buffer {
+  const w = new ProtoWriter(256);
+  write(w);
+  return w.finish();
+}
+
+// connect_timeout (4): Duration 5s (seconds, and nanos 0, which protobufjs writes); dns_lookup_family (17).
+const HEAD_AFTER_TYPE = constantBytes((w) => {
+  const timeout = w.begin(4);
+  w.uint32(1, 5).uint32(2, 0);
+  w.end(timeout);
+  w.uint32(17, V4_PREFERRED);
+});
+const TLS_SOCKET_NAME = constantBytes((w) => w.string(1, TLS_TRANSPORT_SOCKET)); // TransportSocket.name
+const TLS_CONTEXT_TYPE_URL = constantBytes((w) => w.string(1, UPSTREAM_TLS_CONTEXT)); // Any.type_url
+
+let trustedCa: { file: string; bytes: Buffer } | undefined;
+
+/** CertificateValidationContext.trusted_ca (1): DataSource { filename (oneof specifier) }, per CA file. */
+function trustedCaField(file: string): Buffer {
+  if (trustedCa?.file !== file) {
+    trustedCa = {
+      file,
+      bytes: constantBytes((w) => {
+        const ca = w.begin(1);
+        w.string(1, file);
+        w.end(ca);
+      }),
+    };
+  }
+  return trustedCa.bytes;
 }
 
 /** Cluster fields 1-17 shared by both shapes: name, type, connect_timeout (5s), dns_lookup_family. */
-function writeClusterHead(w: ProtoWriter, name: string, host: string): void {
-  optString(w, 1, name); // name
-  w.uint32(2, isIpLiteral(host) ? STATIC : LOGICAL_DNS); // type (oneof cluster_discovery_type: written even when 0)
-  const timeout = w.begin(4); // connect_timeout: Duration
-  w.uint32(1, 5).uint32(2, 0); // seconds, nanos (protobufjs writes the 0)
-  w.end(timeout);
-  w.uint32(17, V4_PREFERRED); // dns_lookup_family
+function writeClusterHead(w: ProtoWriter, ip: boolean): void {
+  optString(w, 1, nameBytes); // name
+  w.uint32(2, ip ? STATIC : LOGICAL_DNS); // type (oneof cluster_discovery_type: written even when 0)
+  w.raw(HEAD_AFTER_TYPE);
 }
 
-/** Cluster.load_assignment (33): singleEndpoint(cluster, host, port). */
-function writeSingleEndpoint(w: ProtoWriter, cluster: string, host: string, port: number): void {
+/** Cluster.load_assignment (33): singleEndpoint(name, host, port). */
+function writeSingleEndpoint(w: ProtoWriter, port: number): void {
   const cla = w.begin(33);
-  optString(w, 1, cluster); // ClusterLoadAssignment.cluster_name
+  optString(w, 1, nameBytes); // ClusterLoadAssignment.cluster_name
   const locality = w.begin(2); // endpoints[0]: LocalityLbEndpoints
   const lb = w.begin(2); // lb_endpoints[0]: LbEndpoint
   const endpoint = w.begin(1); // endpoint (oneof host_identifier)
   const address = w.begin(1); // Endpoint.address
   const socket = w.begin(1); // Address.socket_address (oneof)
-  optString(w, 2, host); // SocketAddress.address
+  optString(w, 2, hostBytes); // SocketAddress.address
   w.uint32(3, port); // port_value (oneof port_specifier)
   w.end(socket).end(address).end(endpoint).end(lb).end(locality).end(cla);
 }
 
 /** Cluster.transport_socket (24): upstreamTls(host, opts). */
-function writeUpstreamTls(w: ProtoWriter, host: string, opts: XdsOptions): void {
+function writeUpstreamTls(w: ProtoWriter, ip: boolean, opts: XdsOptions): void {
   const socket = w.begin(24);
-  optString(w, 1, TLS_TRANSPORT_SOCKET); // TransportSocket.name
+  w.raw(TLS_SOCKET_NAME); // TransportSocket.name
   const any = w.begin(3); // typed_config (oneof config_type): Any
-  optString(w, 1, UPSTREAM_TLS_CONTEXT); // Any.type_url
+  w.raw(TLS_CONTEXT_TYPE_URL); // Any.type_url
   const value = w.begin(2); // Any.value: UpstreamTlsContext
   const common = w.begin(1); // common_tls_context
   const validation = w.begin(3); // validation_context (oneof)
-  const ca = w.begin(1); // trusted_ca: DataSource
-  w.string(1, opts.trustedCaFile); // filename (oneof specifier)
-  w.end(ca);
+  w.raw(trustedCaField(opts.trustedCaFile)); // trusted_ca: DataSource { filename }
   const san = w.begin(15); // match_typed_subject_alt_names[0]
-  w.uint32(1, isIpLiteral(host) ? SAN_IP_ADDRESS : SAN_DNS); // san_type
+  w.uint32(1, ip ? SAN_IP_ADDRESS : SAN_DNS); // san_type
   const matcher = w.begin(2); // matcher: StringMatcher
-  w.string(1, host); // exact (oneof match_pattern)
+  w.utf8Field(1, hostBytes); // exact (oneof match_pattern)
   w.end(matcher).end(san).end(validation).end(common);
-  optString(w, 2, host); // UpstreamTlsContext.sni
+  optString(w, 2, hostBytes); // UpstreamTlsContext.sni
   w.end(value).end(any).end(socket);
 }
 
 /** The encoded originClusterResource(name, scheme, host, port, opts). */
 export function encodeOriginCluster(name: string, scheme: 'http' | 'https', host: string, port: number, opts: XdsOptions): Buffer {
+  nameBytes.set(name);
+  hostBytes.set(host);
+  const ip = isIpLiteral(host);
   const w = writer.reset();
-  writeClusterHead(w, name, host);
-  if (scheme === 'https') writeUpstreamTls(w, host, opts);
-  writeSingleEndpoint(w, name, host, port);
+  writeClusterHead(w, ip);
+  if (scheme === 'https') writeUpstreamTls(w, ip, opts);
+  writeSingleEndpoint(w, port);
   return w.finish();
 }
 
 /** The encoded tunnelClusterResource(name, host, port). */
 export function encodeTunnelCluster(name: string, host: string, port: number): Buffer {
+  nameBytes.set(name);
+  hostBytes.set(host);
   const w = writer.reset();
-  writeClusterHead(w, name, host);
-  writeSingleEndpoint(w, name, host, port);
+  writeClusterHead(w, isIpLiteral(host));
+  writeSingleEndpoint(w, port);
   return w.finish();
 }

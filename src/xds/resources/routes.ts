@@ -1,6 +1,6 @@
 import type { CompiledPolicy, CompiledRule } from '../../policy/compile.js';
 import { encodeMessageUnchecked } from '../../proto/strict/encode.js';
-import { ProtoWriter } from '../wire.js';
+import { ProtoWriter, Utf8 } from '../wire.js';
 import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, EGRESS_ROUTES, originCluster, tunnelCluster } from './names.js';
 
 type Json = Record<string, unknown>;
@@ -14,6 +14,9 @@ export interface Destination {
   port: number;
   /** Some rule allows CONNECT to this host:port (no method/path restriction, or CONNECT listed). */
   connect: boolean;
+  /** httpClusterFor / tunnelClusterFor, computed once. */
+  httpCluster?: string;
+  tunnelCluster?: string;
 }
 
 export const TOLLGATE_HEADERS = ['x-tollgate-decision-id', 'x-tollgate-identity'];
@@ -22,17 +25,57 @@ function allowsConnect(rule: CompiledRule): boolean {
   return !rule.paths && (!rule.methods || rule.methods.has('CONNECT'));
 }
 
-/** Every distinct (host, scheme, port) the policy allows, in first-seen order. */
-export function destinationsOf(policy: CompiledPolicy): Destination[] {
-  const byKey = new Map<string, Destination>();
+/** The destinations of a policy in first-seen order, and grouped by host (hosts in first-seen order). */
+export interface Destinations {
+  list: Destination[];
+  byHost: Map<string, Destination[]>;
+}
+
+/** Hosts with more destinations than this are searched by key rather than by scanning. */
+const SCAN_LIMIT = 8;
+
+/** Every distinct (host, scheme, port) the policy allows, in first-seen order, also grouped by host. */
+export function collectDestinations(policy: CompiledPolicy): Destinations {
+  const byHost = new Map<string, Destination[]>();
+  const list: Destination[] = [];
+  // The host decides `wildcard`, so a host's destinations are all exact or all wildcard.
+  let byKey: Map<string, Destination> | undefined;
+  const keyOf = (host: string, scheme: string, port: number) => `${host}|${scheme}|${port}`;
   for (const rule of policy.rules) {
     if (rule.port === '*') continue;
-    const key = `${rule.host}|${rule.scheme}|${rule.port}`;
-    const existing = byKey.get(key);
-    if (existing) existing.connect ||= allowsConnect(rule);
-    else byKey.set(key, { host: rule.host, wildcard: rule.wildcard, scheme: rule.scheme, port: rule.port, connect: allowsConnect(rule) });
+    const { host, scheme, port } = rule;
+    const group = byHost.get(host);
+    let existing: Destination | undefined;
+    if (group && group.length <= SCAN_LIMIT) {
+      for (const d of group) {
+        if (d.port === port && d.scheme === scheme) {
+          existing = d;
+          break;
+        }
+      }
+    } else if (group) existing = byKey?.get(keyOf(host, scheme, port));
+    if (existing) {
+      existing.connect ||= allowsConnect(rule);
+      continue;
+    }
+    const d: Destination = { host, wildcard: rule.wildcard, scheme, port, connect: allowsConnect(rule) };
+    list.push(d);
+    if (!group) {
+      byHost.set(host, [d]);
+      continue;
+    }
+    group.push(d);
+    if (group.length > SCAN_LIMIT) {
+      byKey ??= new Map();
+      for (const x of group.length === SCAN_LIMIT + 1 ? group : [d]) byKey.set(keyOf(x.host, x.scheme, x.port), x);
+    }
   }
-  return [...byKey.values()];
+  return { list, byHost };
+}
+
+/** Every distinct (host, scheme, port) the policy allows, in first-seen order. */
+export function destinationsOf(policy: CompiledPolicy): Destination[] {
+  return collectDestinations(policy).list;
 }
 
 function hostForDomain(host: string): string {
@@ -50,13 +93,12 @@ const DENY_BODY = { inline_string: '{"error":"egress_denied","reason":"destinati
 
 /** The cluster that carries allowed plain-HTTP requests to a destination. */
 export function httpClusterFor(d: Destination): string {
-  if (d.wildcard) return d.scheme === 'https' ? DFP_TLS_CLUSTER : DFP_PLAIN_CLUSTER;
-  return originCluster(d.scheme, d.host, d.port);
+  return (d.httpCluster ??= d.wildcard ? (d.scheme === 'https' ? DFP_TLS_CLUSTER : DFP_PLAIN_CLUSTER) : originCluster(d.scheme, d.host, d.port));
 }
 
 /** The cluster that carries CONNECT tunnels to a destination. */
 export function tunnelClusterFor(d: Destination): string {
-  return d.wildcard ? DFP_PLAIN_CLUSTER : tunnelCluster(d.host, d.port);
+  return (d.tunnelCluster ??= d.wildcard ? DFP_PLAIN_CLUSTER : tunnelCluster(d.host, d.port));
 }
 
 const portIs = (port: number) => [{ name: ':authority', string_match: { suffix: `:${port}` } }];
@@ -70,19 +112,21 @@ interface RouteSpec {
   port: number | undefined;
 }
 
-/** The routes of one destination host, most specific first: CONNECT per port, HTTP per port, then the bare host. */
+/**
+ * Visits the routes of one destination host, most specific first: CONNECT per allowed port, then plain HTTP for each
+ * port after the first (matching `:authority` ending in `:port`), then the bare host, which goes to the first port.
+ */
+function forEachRoute(dests: readonly Destination[], visit: (d: Destination, connect: boolean, bare: boolean) => void): void {
+  for (const d of dests) if (d.connect) visit(d, true, false);
+  for (let i = 1; i < dests.length; i++) visit(dests[i]!, false, false);
+  if (dests.length > 0) visit(dests[0]!, false, true);
+}
+
 function routeSpecs(dests: readonly Destination[]): RouteSpec[] {
   const routes: RouteSpec[] = [];
-  for (const d of dests) {
-    if (!d.connect) continue;
-    routes.push({ connect: true, cluster: tunnelClusterFor(d), port: d.port });
-  }
-  dests.forEach((d, i) => {
-    routes.push({ connect: false, cluster: httpClusterFor(d), port: i === 0 ? undefined : d.port });
+  forEachRoute(dests, (d, connect, bare) => {
+    routes.push(connect ? { connect, cluster: tunnelClusterFor(d), port: d.port } : { connect, cluster: httpClusterFor(d), port: bare ? undefined : d.port });
   });
-  // Most specific first: the bare-host route (index 0) must come after the port-specific ones.
-  const first = routes.findIndex((r) => !r.connect && r.port === undefined);
-  if (first !== -1) routes.push(...routes.splice(first, 1));
   return routes;
 }
 
@@ -94,26 +138,58 @@ function routeJson(r: RouteSpec): Json {
   return { match, route: { cluster: r.cluster, timeout: '30s' } };
 }
 
-/** One virtual host of the route configuration: its JSON, or its encoding, and a key that determines both. */
-export interface VirtualHostPlan {
-  /** Virtual hosts with equal keys are equal (a cache key for their encoding). */
-  readonly key: string;
-  json(): Json;
+/** An encoded virtual host kept across snapshots, with what it was encoded from. */
+export interface EncodedPart {
   /** The encoded `virtual_hosts` field of a RouteConfiguration (tag, length, VirtualHost). */
-  encodeField(): Buffer;
+  readonly bytes: Buffer;
+  /** The destinations of the host it was encoded from. */
+  readonly source: readonly Destination[] | undefined;
 }
 
-function destinationVirtualHost(host: string, dests: readonly Destination[]): VirtualHostPlan {
-  const domainHost = hostForDomain(host);
-  const name = `dest|${host}`;
-  const domains = () => [domainHost, ...dests.map((d) => `${domainHost}:${d.port}`)];
-  let key = `${host}\u0000`;
-  for (const d of dests) key += `${d.scheme}:${d.port}:${d.connect ? 1 : 0}:${d.wildcard ? 1 : 0},`;
-  return {
-    key,
-    json: () => ({ name, domains: domains(), routes: routeSpecs(dests).map(routeJson) }),
-    encodeField: () => encodeVirtualHostField(name, domains(), routeSpecs(dests)),
-  };
+/** One virtual host of the route configuration: its JSON or its encoding. */
+export interface VirtualHostPlan {
+  /** The cache key of its encoding: the host (one virtual host per host). */
+  readonly key: string;
+  json(): Json;
+  /** The encoded virtual host, reusing `cached` (the part last encoded under the same key) when it still applies. */
+  encode(cached: EncodedPart | undefined): EncodedPart;
+}
+
+// A class rather than an object literal with closures: a publish makes one per destination host.
+class DestinationVirtualHost implements VirtualHostPlan {
+  constructor(
+    private readonly host: string,
+    private readonly dests: readonly Destination[],
+  ) {}
+
+  get key(): string {
+    return this.host;
+  }
+
+  private domains(): string[] {
+    const domainHost = hostForDomain(this.host);
+    return [domainHost, ...this.dests.map((d) => `${domainHost}:${d.port}`)];
+  }
+
+  json(): Json {
+    return { name: `dest|${this.host}`, domains: this.domains(), routes: routeSpecs(this.dests).map(routeJson) };
+  }
+
+  encode(cached: EncodedPart | undefined): EncodedPart {
+    // The virtual host is a function of the host and, per destination, scheme, port, CONNECT and wildcard.
+    if (cached?.source && sameDestinations(cached.source, this.dests)) return cached;
+    return { bytes: encodeVirtualHostField(this.host, this.dests), source: this.dests };
+  }
+}
+
+function sameDestinations(a: readonly Destination[], b: readonly Destination[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.host !== y.host || x.scheme !== y.scheme || x.port !== y.port || x.connect !== y.connect || x.wildcard !== y.wildcard) return false;
+  }
+  return true;
 }
 
 const DEFAULT_DENY: Json = {
@@ -125,18 +201,23 @@ const DEFAULT_DENY: Json = {
   ],
 };
 
-let defaultDenyField: Buffer | undefined;
+let defaultDenyPart: EncodedPart | undefined;
 
 const DEFAULT_DENY_PLAN: VirtualHostPlan = {
   key: '\u0000default_deny',
   json: () => structuredClone(DEFAULT_DENY),
-  encodeField: () => (defaultDenyField ??= encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [DEFAULT_DENY] })),
+  encode: () => (defaultDenyPart ??= { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [DEFAULT_DENY] }), source: undefined }),
 };
 
 export interface RoutePlan {
   virtualHosts: VirtualHostPlan[];
   /** Every cluster a route names, in first-use order. */
   clusters: string[];
+  /** Destinations whose tunnel cluster is named, each the first destination of its host and port. */
+  tunnels: ReadonlySet<Destination>;
+  /** The forward-proxy clusters are named (wildcard destinations). */
+  dfpTls: boolean;
+  dfpPlain: boolean;
 }
 
 /**
@@ -145,22 +226,65 @@ export interface RoutePlan {
  * Fine-grained checks (identity, method, path) stay in ext_authz; routing only decides where allowed
  * traffic can go at all. A request without a port goes to the first port the policy names.
  */
-export function routePlan(destinations: readonly Destination[]): RoutePlan {
-  const byHost = new Map<string, Destination[]>();
-  for (const d of destinations) {
-    const list = byHost.get(d.host);
-    if (list) list.push(d);
-    else byHost.set(d.host, [d]);
+export function routePlan(destinations: readonly Destination[] | Destinations): RoutePlan {
+  let byHost: ReadonlyMap<string, readonly Destination[]>;
+  if ('byHost' in destinations) byHost = destinations.byHost;
+  else {
+    const grouped = new Map<string, Destination[]>();
+    for (const d of destinations) {
+      const list = grouped.get(d.host);
+      if (list) list.push(d);
+      else grouped.set(d.host, [d]);
+    }
+    byHost = grouped;
   }
-  const clusters = new Set<string>();
+  // Every cluster a route names, once, in first-use order. Names spell the host, so they repeat only within a host
+  // (a tunnel per port, whatever the scheme), except the forward-proxy clusters wildcard hosts share.
+  const clusters: string[] = [];
+  const tunnels: Destination[] = [];
+  let dfpTls = false;
+  let dfpPlain = false;
   const virtualHosts: VirtualHostPlan[] = [];
   for (const [host, dests] of byHost) {
-    for (const d of dests) if (d.connect) clusters.add(tunnelClusterFor(d));
-    for (const d of dests) clusters.add(httpClusterFor(d));
-    virtualHosts.push(destinationVirtualHost(host, dests));
+    const wildcard = dests[0]!.wildcard;
+    if (wildcard) {
+      // Tunnels to a wildcard host go through the plain forward proxy.
+      if (!dfpPlain && dests.some((d) => d.connect)) {
+        clusters.push(DFP_PLAIN_CLUSTER);
+        dfpPlain = true;
+      }
+    } else if (dests.length === 1) {
+      const d = dests[0]!;
+      if (d.connect) {
+        clusters.push(tunnelClusterFor(d));
+        tunnels.push(d);
+      }
+    } else {
+      // One tunnel per port some destination allows CONNECT to, planned with the first destination on that port.
+      const firstOnPort = new Map<number, Destination>();
+      for (const d of dests) if (!firstOnPort.has(d.port)) firstOnPort.set(d.port, d);
+      const tunnelled = new Set<number>();
+      for (const d of dests) {
+        if (!d.connect || tunnelled.has(d.port)) continue;
+        tunnelled.add(d.port);
+        clusters.push(tunnelClusterFor(d));
+        tunnels.push(firstOnPort.get(d.port)!);
+      }
+    }
+    for (const d of dests) {
+      if (!wildcard) clusters.push(httpClusterFor(d));
+      else if (d.scheme === 'https') {
+        if (!dfpTls) clusters.push(DFP_TLS_CLUSTER);
+        dfpTls = true;
+      } else {
+        if (!dfpPlain) clusters.push(DFP_PLAIN_CLUSTER);
+        dfpPlain = true;
+      }
+    }
+    virtualHosts.push(new DestinationVirtualHost(host, dests));
   }
   virtualHosts.push(DEFAULT_DENY_PLAN);
-  return { virtualHosts, clusters: [...clusters] };
+  return { virtualHosts, clusters, tunnels: new Set(tunnels), dfpTls, dfpPlain };
 }
 
 /** The RouteConfiguration JSON of a plan. */
@@ -173,8 +297,8 @@ let shell: { head: Buffer; tail: Buffer } | undefined;
 
 /** A cache of encoded virtual hosts by key, kept by the caller across snapshots. */
 export interface PartCache {
-  get(key: string): Buffer | undefined;
-  set(key: string, bytes: Buffer): void;
+  get(key: string): EncodedPart | undefined;
+  set(key: string, part: EncodedPart): void;
 }
 
 /**
@@ -189,10 +313,10 @@ export function encodeRouteConfiguration(plan: RoutePlan, parts?: PartCache): Bu
   };
   const chunks: Buffer[] = [shell.head];
   for (const vh of plan.virtualHosts) {
-    let bytes = parts?.get(vh.key);
-    if (!bytes) bytes = vh.encodeField();
-    parts?.set(vh.key, bytes);
-    chunks.push(bytes);
+    const key = vh.key;
+    const part = vh.encode(parts?.get(key));
+    parts?.set(key, part);
+    chunks.push(part.bytes);
   }
   chunks.push(shell.tail);
   return Buffer.concat(chunks);
@@ -209,45 +333,88 @@ export function routeConfiguration(destinations: readonly Destination[]): { json
 // order. test/xds/fast-encode.test.ts compares them over many generated policies; change both together.
 
 const writer = new ProtoWriter(1024);
+const hostBytes = new Utf8();
 
-function writeAuthorityPort(w: ProtoWriter, port: number): void {
-  const header = w.begin(6); // RouteMatch.headers[0]: HeaderMatcher
-  w.string(1, ':authority'); // name
-  const match = w.begin(13); // string_match (oneof header_match_specifier)
-  w.string(3, `:${port}`); // suffix (oneof match_pattern)
-  w.end(match).end(header);
+/** Encoded once: pieces that are the same in every destination virtual host. */
+function constantBytes(write: (w: ProtoWriter) => void): Buffer {
+  const w = new ProtoWriter(64);
+  write(w);
+  return w.finish();
 }
 
-function encodeVirtualHostField(name: string, domains: readonly string[], routes: readonly RouteSpec[]): Buffer {
+const DEST_PREFIX = Buffer.from('dest|');
+const PREFIX_SLASH = constantBytes((w) => w.string(1, '/')); // RouteMatch.prefix (oneof path_specifier)
+const CONNECT_MATCHER = constantBytes((w) => w.empty(12)); // RouteMatch.connect_matcher (oneof path_specifier)
+const UPGRADE_CONNECT = constantBytes((w) => {
+  const upgrade = w.begin(25); // RouteAction.upgrade_configs[0]
+  w.string(1, 'CONNECT'); // upgrade_type
+  w.empty(3); // connect_config
+  w.end(upgrade);
+});
+const TIMEOUT_30S = constantBytes((w) => {
+  const timeout = w.begin(8); // RouteAction.timeout: Duration (seconds, and nanos 0, which protobufjs writes)
+  w.uint32(1, 30).uint32(2, 0);
+  w.end(timeout);
+});
+const authorityPorts = new Map<number, Buffer>();
+
+/** RouteMatch.headers[0] (6): `:authority` with suffix `:port`, encoded once per port. */
+function authorityPort(port: number): Buffer {
+  let bytes = authorityPorts.get(port);
+  if (!bytes) {
+    bytes = constantBytes((w) => {
+      const header = w.begin(6);
+      w.string(1, ':authority'); // HeaderMatcher.name
+      const match = w.begin(13); // string_match (oneof header_match_specifier)
+      w.string(3, `:${port}`); // suffix (oneof match_pattern)
+      w.end(match).end(header);
+    });
+    authorityPorts.set(port, bytes);
+  }
+  return bytes;
+}
+
+function writeRoute(w: ProtoWriter, d: Destination, connect: boolean, bare: boolean): void {
+  const route = w.begin(3); // VirtualHost.routes[]
+  const match = w.begin(1); // Route.match
+  if (connect) w.raw(authorityPort(d.port)).raw(CONNECT_MATCHER);
+  else {
+    w.raw(PREFIX_SLASH);
+    if (!bare) w.raw(authorityPort(d.port));
+  }
+  w.end(match);
+  const action = w.begin(2); // Route.route (oneof action): RouteAction
+  w.string(1, connect ? tunnelClusterFor(d) : httpClusterFor(d)); // cluster (oneof cluster_specifier)
+  w.raw(connect ? UPGRADE_CONNECT : TIMEOUT_30S);
+  w.end(action).end(route);
+}
+
+/** The domain for a host (hostForDomain): IPv6 literals in brackets. */
+function writeDomain(w: ProtoWriter, ipv6: boolean): void {
+  if (ipv6) w.char(0x5b); // [
+  w.utf8(hostBytes);
+  if (ipv6) w.char(0x5d); // ]
+}
+
+/** The `virtual_hosts` field for one destination host: what encoding DestinationVirtualHost#json() gives. */
+function encodeVirtualHostField(host: string, dests: readonly Destination[]): Buffer {
+  hostBytes.set(host);
+  const ipv6 = host.includes(':');
   const w = writer.reset();
   const vh = w.begin(2); // RouteConfiguration.virtual_hosts[]
-  if (name !== '') w.string(1, name); // VirtualHost.name
-  for (const domain of domains) w.string(2, domain); // domains[]
-  for (const r of routes) {
-    const route = w.begin(3); // routes[]
-    const match = w.begin(1); // Route.match
-    if (r.connect) {
-      writeAuthorityPort(w, r.port as number);
-      w.empty(12); // connect_matcher (oneof path_specifier)
-    } else {
-      w.string(1, '/'); // prefix (oneof path_specifier)
-      if (r.port !== undefined) writeAuthorityPort(w, r.port);
-    }
-    w.end(match);
-    const action = w.begin(2); // Route.route (oneof action): RouteAction
-    w.string(1, r.cluster); // cluster (oneof cluster_specifier)
-    if (r.connect) {
-      const upgrade = w.begin(25); // upgrade_configs[0]
-      w.string(1, 'CONNECT'); // upgrade_type
-      w.empty(3); // connect_config
-      w.end(upgrade);
-    } else {
-      const timeout = w.begin(8); // timeout: Duration 30s
-      w.uint32(1, 30).uint32(2, 0);
-      w.end(timeout);
-    }
-    w.end(action).end(route);
+  const name = w.begin(1); // VirtualHost.name: `dest|${host}`
+  w.raw(DEST_PREFIX).utf8(hostBytes);
+  w.end(name);
+  const bare = w.begin(2); // domains[]: hostForDomain(host)
+  writeDomain(w, ipv6);
+  w.end(bare);
+  for (const d of dests) {
+    const domain = w.begin(2); // domains[]: `${hostForDomain(host)}:${port}`
+    writeDomain(w, ipv6);
+    w.char(0x3a).decimal(d.port); // :port
+    w.end(domain);
   }
+  forEachRoute(dests, (d, connect, bare) => writeRoute(w, d, connect, bare)); // routes[]
   w.end(vh);
   return w.finish();
 }

@@ -1,10 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
-import type {
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-} from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
+import type { DeltaDiscoveryRequest } from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
 import type { Snapshot } from '../cache/snapshot.js';
 import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
+import { deltaResponseBytes } from './encode.js';
 import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
 
 interface DeltaTypeState extends TypeStateBase {
@@ -38,7 +36,7 @@ function isWildcard(state: DeltaTypeState): boolean {
 }
 
 /** Incremental xDS over ADS: responses carry only what changed, removals by name, and a per-resource version. */
-class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaTypeState, DeltaPlan> {
+class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeState, DeltaPlan> {
   protected handle(req: DeltaDiscoveryRequest, typeUrl: string): void {
     let state = this.states.get(typeUrl);
     const first = !state;
@@ -174,17 +172,8 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryRespons
       this.endpointsDelivered(plan.resources.map((r) => r.name));
       this.endpointsDelivered(plan.removed);
     }
-    this.write({
-      system_version_info: snapshot.version,
-      type_url: state.typeUrl,
-      nonce,
-      resources: plan.resources.map((r) => ({
-        name: r.name,
-        version: r.version,
-        resource: { type_url: r.typeUrl, value: r.body },
-      })),
-      removed_resources: plan.removed,
-    });
+    // Each resource entry is encoded once; small responses are shared by streams sending the same one.
+    this.write(deltaResponseBytes(snapshot, state.typeUrl, plan.resources, plan.removed, nonce));
     this.status?.sent(state.typeUrl, snapshot.version, nonce, plan.resources.length, plan.removed.length);
   }
 
@@ -202,8 +191,11 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, DeltaDiscoveryRespons
   }
 }
 
-/** grpc-js handler for AggregatedDiscoveryService/DeltaAggregatedResources. */
-export function deltaHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
+/**
+ * grpc-js handler for AggregatedDiscoveryService/DeltaAggregatedResources; it writes encoded responses, which must be
+ * passed through as they are (registerAds serializes with encodeDeltaResponse, which does).
+ */
+export function deltaHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, Buffer> {
   return (call) => {
     new DeltaStream(call, deps, 'delta');
   };

@@ -1,5 +1,13 @@
-import protobuf from 'protobufjs';
+import type { Snapshot } from '../cache/snapshot.js';
 import type { Resource } from '../types.js';
+import { ProtoWriter } from '../wire.js';
+
+/**
+ * Response serialization for the fan-out. One snapshot goes to every stream, so the bytes are built once and shared:
+ * each resource's `Any` (SotW) or `Resource` (delta) entry once per resource, a SotW body once per resource set, and
+ * whole responses once per nonce. Field order and bytes are those of the generated serializers (protobufjs writes
+ * fields by number), which test/xds/sotw-encoding.test.ts checks.
+ */
 
 /** A SotW response whose resources are written from per-resource bytes encoded once, not re-encoded per stream. */
 export interface SotwWireResponse {
@@ -9,25 +17,142 @@ export interface SotwWireResponse {
   resources: readonly Resource[];
 }
 
-const anyBytes = new WeakMap<Resource, Uint8Array>();
+/** A delta response written from per-resource bytes encoded once. */
+export interface DeltaWireResponse {
+  system_version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: readonly Resource[];
+  removed_resources: readonly string[];
+}
 
-// google.protobuf.Any { type_url = 1; value = 2 }, encoded once per resource and shared by every stream.
-function encodedAny(resource: Resource): Uint8Array {
-  let bytes = anyBytes.get(resource);
+const writer = new ProtoWriter(4096);
+
+function stringField(field: number, value: string): Buffer {
+  return writer.reset().string(field, value).finish();
+}
+
+const anyFields = new WeakMap<Resource, Buffer>();
+
+/** DiscoveryResponse.resources (2) entry: google.protobuf.Any { type_url = 1; value = 2 }, once per resource. */
+function anyField(resource: Resource): Buffer {
+  let bytes = anyFields.get(resource);
   if (!bytes) {
-    bytes = protobuf.Writer.create().uint32((1 << 3) | 2).string(resource.typeUrl).uint32((2 << 3) | 2).bytes(resource.body).finish();
-    anyBytes.set(resource, bytes);
+    const w = writer.reset();
+    const any = w.begin(2);
+    w.string(1, resource.typeUrl).bytes(2, resource.body);
+    w.end(any);
+    bytes = w.finish();
+    anyFields.set(resource, bytes);
+  }
+  return bytes;
+}
+
+const deltaFields = new WeakMap<Resource, Buffer>();
+
+/**
+ * DeltaDiscoveryResponse.resources (2) entry: Resource { version = 1; resource = 2 (Any); name = 3 }, once per resource.
+ * Every field is written, empty or not, as the generated serializer does for fields it is given.
+ */
+function deltaResourceField(resource: Resource): Buffer {
+  let bytes = deltaFields.get(resource);
+  if (!bytes) {
+    const w = writer.reset();
+    const entry = w.begin(2);
+    w.string(1, resource.version);
+    const any = w.begin(2);
+    w.string(1, resource.typeUrl).bytes(2, resource.body);
+    w.end(any);
+    w.string(3, resource.name);
+    w.end(entry);
+    bytes = w.finish();
+    deltaFields.set(resource, bytes);
   }
   return bytes;
 }
 
 /** DiscoveryResponse { version_info = 1; resources = 2; type_url = 4; nonce = 5 }, from pre-encoded resources. */
-export function encodeSotwResponse(res: SotwWireResponse): Buffer {
-  const w = protobuf.Writer.create();
-  if (res.version_info) w.uint32((1 << 3) | 2).string(res.version_info);
-  for (const r of res.resources) w.uint32((2 << 3) | 2).bytes(encodedAny(r));
-  if (res.type_url) w.uint32((4 << 3) | 2).string(res.type_url);
-  if (res.nonce) w.uint32((5 << 3) | 2).string(res.nonce);
-  const out = w.finish();
-  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+export function encodeSotwResponse(res: SotwWireResponse | Buffer): Buffer {
+  if (Buffer.isBuffer(res)) return res;
+  const chunks: Buffer[] = [];
+  if (res.version_info) chunks.push(stringField(1, res.version_info));
+  for (const r of res.resources) chunks.push(anyField(r));
+  if (res.type_url) chunks.push(stringField(4, res.type_url));
+  if (res.nonce) chunks.push(stringField(5, res.nonce));
+  return Buffer.concat(chunks);
+}
+
+/** DeltaDiscoveryResponse { system_version_info = 1; resources = 2; type_url = 4; nonce = 5; removed_resources = 6 }. */
+export function encodeDeltaResponse(res: DeltaWireResponse | Buffer): Buffer {
+  if (Buffer.isBuffer(res)) return res;
+  const chunks: Buffer[] = [];
+  if (res.system_version_info) chunks.push(stringField(1, res.system_version_info));
+  for (const r of res.resources) chunks.push(deltaResourceField(r));
+  if (res.type_url) chunks.push(stringField(4, res.type_url));
+  if (res.nonce) chunks.push(stringField(5, res.nonce));
+  for (const name of res.removed_resources) chunks.push(stringField(6, name));
+  return Buffer.concat(chunks);
+}
+
+/** Whole responses kept per shared part and nonce: streams in step (same history) get the very same bytes. */
+const NONCES_KEPT = 4;
+
+interface SharedSotw {
+  /** version_info, resources and type_url: everything before the nonce. */
+  prefix: Buffer;
+  byNonce: Map<string, Buffer>;
+}
+
+/** By resource set (the snapshot's own map for wildcard streams, shared across streams), then version and type. */
+const sotwShared = new WeakMap<ReadonlyMap<string, Resource>, Map<string, SharedSotw>>();
+
+function withNonce(shared: SharedSotw, nonce: string): Buffer {
+  let body = shared.byNonce.get(nonce);
+  if (!body) {
+    body = nonce ? Buffer.concat([shared.prefix, stringField(5, nonce)]) : shared.prefix;
+    if (shared.byNonce.size < NONCES_KEPT) shared.byNonce.set(nonce, body);
+  }
+  return body;
+}
+
+/**
+ * The encoded SotW response for a resource set, built once per (set, version, type) and shared by every stream that
+ * sends the same set (same bytes as encodeSotwResponse). Pass the same Map object for the same set to share it.
+ */
+export function sotwResponseBytes(version: string, typeUrl: string, resources: ReadonlyMap<string, Resource>, nonce: string): Buffer {
+  let byKey = sotwShared.get(resources);
+  if (!byKey) sotwShared.set(resources, (byKey = new Map()));
+  const key = `${version.length}:${version}${typeUrl}`;
+  let shared = byKey.get(key);
+  if (!shared) {
+    shared = { prefix: encodeSotwResponse({ version_info: version, type_url: typeUrl, nonce: '', resources: [...resources.values()] }), byNonce: new Map() };
+    byKey.set(key, shared);
+  }
+  return withNonce(shared, nonce);
+}
+
+/** Small delta responses by snapshot (resources come from it by name, so names identify them), then content. */
+const deltaShared = new WeakMap<Snapshot, Map<string, Buffer>>();
+const DELTA_SHARED_MAX_NAMES = 16;
+const DELTA_SHARED_PER_SNAPSHOT = 64;
+
+/**
+ * The encoded delta response; responses naming few resources (the usual update) are built once per snapshot and
+ * shared by every stream sending the same one. `resources` must be the snapshot's resources of `typeUrl`.
+ */
+export function deltaResponseBytes(snapshot: Snapshot, typeUrl: string, resources: readonly Resource[], removed: readonly string[], nonce: string): Buffer {
+  const response = { system_version_info: snapshot.version, type_url: typeUrl, nonce, resources, removed_resources: removed };
+  if (resources.length + removed.length > DELTA_SHARED_MAX_NAMES) return encodeDeltaResponse(response);
+  // Length-prefixed: names come from clients and may contain any character.
+  let key = `${typeUrl.length}:${typeUrl}${nonce.length}:${nonce}${resources.length}:`;
+  for (const r of resources) key += `${r.name.length}:${r.name}`;
+  for (const name of removed) key += `${name.length}:${name}`;
+  let bySnapshot = deltaShared.get(snapshot);
+  if (!bySnapshot) deltaShared.set(snapshot, (bySnapshot = new Map()));
+  let body = bySnapshot.get(key);
+  if (!body) {
+    body = encodeDeltaResponse(response);
+    if (bySnapshot.size < DELTA_SHARED_PER_SNAPSHOT) bySnapshot.set(key, body);
+  }
+  return body;
 }

@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest } from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
 import { contentKeyOf, type Snapshot } from '../cache/snapshot.js';
 import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
-import type { SotwWireResponse } from './encode.js';
+import { sotwResponseBytes } from './encode.js';
 import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
 
 interface Sent {
@@ -31,7 +31,7 @@ interface SotwPlan {
 }
 
 /** State of the world over ADS: every response carries the whole subscribed set of its type. */
-class SotwStream extends AdsStream<DiscoveryRequest, SotwWireResponse, SotwTypeState, SotwPlan> {
+class SotwStream extends AdsStream<DiscoveryRequest, Buffer, SotwTypeState, SotwPlan> {
   protected handle(req: DiscoveryRequest, typeUrl: string): void {
     let state = this.states.get(typeUrl);
     if (!state) {
@@ -89,27 +89,14 @@ class SotwStream extends AdsStream<DiscoveryRequest, SotwWireResponse, SotwTypeS
       resources = all;
       key = snapshot.contentKey(state.typeUrl);
       if (pass === 'make' && state.typeUrl === TYPE_URL.cluster && state.lastSent) {
-        let kept: Map<string, Resource> | undefined;
-        for (const [name, r] of state.lastSent.resources) {
-          if (all.has(name)) continue;
-          kept ??= new Map(all);
-          kept.set(name, r);
-        }
-        if (kept) {
-          resources = kept;
-          key = contentKeyOf(kept.values());
-        }
+        const kept = keptClusters(state.lastSent.resources, all);
+        if (kept) ({ resources, key } = kept);
       }
     } else {
-      const picked = new Map<string, Resource>();
-      for (const name of state.names) {
-        const r = all.get(name);
-        if (r) picked.set(name, r);
-      }
       // Answer with the names that exist now (go-control-plane#426); with none there is nothing to say yet.
-      if (picked.size === 0) return undefined;
-      resources = picked;
-      key = contentKeyOf(picked.values());
+      const picked = pick(snapshot, state.typeUrl, state.names);
+      if (!picked) return undefined;
+      ({ resources, key } = picked);
     }
     const rejected = state.rejected?.key === key ? state.rejected : undefined;
     if (rejected) return rejected.deps !== this.dependencyAcks(state.typeUrl) ? { key, resources } : undefined;
@@ -126,18 +113,13 @@ class SotwStream extends AdsStream<DiscoveryRequest, SotwWireResponse, SotwTypeS
   protected send(state: SotwTypeState, snapshot: Snapshot, plan: SotwPlan, nonce: string): void {
     const previous = state.lastSent?.resources;
     if (state.typeUrl === TYPE_URL.cluster) this.refreshEndpointsOf(plan.resources, previous);
-    const resources = [...plan.resources.values()];
     state.lastSent = { version: snapshot.version, key: plan.key, resources: plan.resources };
     state.forceResend = false;
     state.added.clear();
     if (state.typeUrl === TYPE_URL.endpoint) this.endpointsDelivered(plan.resources.keys());
-    this.write({
-      version_info: snapshot.version,
-      type_url: state.typeUrl,
-      nonce,
-      resources,
-    });
-    this.status?.sent(state.typeUrl, snapshot.version, nonce, resources.length);
+    // Streams sending the same set share its encoding (plan.resources is the same Map object for them).
+    this.write(sotwResponseBytes(snapshot.version, state.typeUrl, plan.resources, nonce));
+    this.status?.sent(state.typeUrl, snapshot.version, nonce, plan.resources.size);
   }
 
   private refreshEndpointsOf(clusters: ReadonlyMap<string, Resource>, previous: ReadonlyMap<string, Resource> | undefined): void {
@@ -153,10 +135,61 @@ class SotwStream extends AdsStream<DiscoveryRequest, SotwWireResponse, SotwTypeS
 }
 
 /**
- * grpc-js handler for AggregatedDiscoveryService/StreamAggregatedResources; its responses must be serialized with
- * encodeSotwResponse (registerAds does so).
+ * Clusters a wildcard stream was sent that the new snapshot no longer has are kept in the make pass (dropped in the
+ * break pass). Every stream synced to the same set computes the same thing, so it is computed once per pair of sets.
  */
-export function sotwHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DiscoveryRequest, SotwWireResponse> {
+const keptMemo = new WeakMap<ReadonlyMap<string, Resource>, WeakMap<ReadonlyMap<string, Resource>, SotwPlan | null>>();
+
+function keptClusters(lastSent: ReadonlyMap<string, Resource>, all: ReadonlyMap<string, Resource>): SotwPlan | undefined {
+  if (lastSent === all) return undefined;
+  let byAll = keptMemo.get(lastSent);
+  if (!byAll) keptMemo.set(lastSent, (byAll = new WeakMap()));
+  let kept = byAll.get(all);
+  if (kept === undefined) {
+    let resources: Map<string, Resource> | undefined;
+    for (const [name, r] of lastSent) {
+      if (all.has(name)) continue;
+      resources ??= new Map(all);
+      resources.set(name, r);
+    }
+    kept = resources ? { resources, key: contentKeyOf(resources.values()) } : null;
+    byAll.set(all, kept);
+  }
+  return kept ?? undefined;
+}
+
+/**
+ * The subscribed resources that exist in the snapshot, in subscription order, and their content key; null when none
+ * does. Streams subscribed to the same names get the same Map (so they share one encoding), computed once.
+ */
+const picks = new WeakMap<Snapshot, Map<string, SotwPlan | null>>();
+const PICKS_PER_SNAPSHOT = 256;
+
+function pick(snapshot: Snapshot, typeUrl: string, names: ReadonlySet<string>): SotwPlan | null {
+  // Length-prefixed: names come from clients and may contain any character.
+  let id = `${typeUrl.length}:${typeUrl}`;
+  for (const name of names) id += `${name.length}:${name}`;
+  let byId = picks.get(snapshot);
+  if (!byId) picks.set(snapshot, (byId = new Map()));
+  let picked = byId.get(id);
+  if (picked === undefined) {
+    const all = snapshot.resources(typeUrl);
+    const resources = new Map<string, Resource>();
+    for (const name of names) {
+      const r = all.get(name);
+      if (r) resources.set(name, r);
+    }
+    picked = resources.size === 0 ? null : { resources, key: contentKeyOf(resources.values()) };
+    if (byId.size < PICKS_PER_SNAPSHOT) byId.set(id, picked);
+  }
+  return picked;
+}
+
+/**
+ * grpc-js handler for AggregatedDiscoveryService/StreamAggregatedResources; it writes encoded responses, which must be
+ * passed through as they are (registerAds serializes with encodeSotwResponse, which does).
+ */
+export function sotwHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DiscoveryRequest, Buffer> {
   return (call) => {
     new SotwStream(call, deps, 'sotw');
   };

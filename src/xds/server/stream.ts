@@ -10,6 +10,53 @@ export interface AdsDeps {
   cache: SnapshotCache;
   status: XdsStatus;
   logger?: Logger;
+  /** Spreads the pushes of a new snapshot over event-loop turns; without it, every stream is pushed at once. */
+  pushes?: PushQueue;
+}
+
+/** How long one turn of the push queue may run before it lets I/O (writes, ACKs, the PUT's answer) through. */
+export const PUSH_SLICE_MS = 8;
+
+/**
+ * Pushes a new snapshot to its streams a slice at a time: setSnapshot (and the policy PUT that called it) returns at
+ * once, the first streams' bytes go out while later ones are still being served, and ACKs are read in between.
+ * A stream queued twice is pushed once, from the newest snapshot it has been given.
+ */
+export class PushQueue {
+  private readonly queue = new Set<{ flush(): void }>();
+  private scheduled = false;
+
+  constructor(private readonly sliceMs = PUSH_SLICE_MS) {}
+
+  add(stream: { flush(): void }): void {
+    this.queue.add(stream);
+    this.schedule();
+  }
+
+  delete(stream: { flush(): void }): void {
+    this.queue.delete(stream);
+  }
+
+  get size(): number {
+    return this.queue.size;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.run());
+  }
+
+  private run(): void {
+    this.scheduled = false;
+    const deadline = performance.now() + this.sliceMs;
+    for (const stream of this.queue) {
+      this.queue.delete(stream);
+      stream.flush();
+      if (performance.now() >= deadline) break;
+    }
+    this.schedule();
+  }
 }
 
 /** What every per-type protocol state has: the last response's nonce and whether its ACK/NACK is still due. */
@@ -102,9 +149,19 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     this.unwatch = this.deps.cache.watch(group, (snapshot) => {
       this.snapshot = snapshot;
       if (this.status) this.status.snapshotVersion = snapshot.version;
-      this.push();
+      if (this.deps.pushes) this.deps.pushes.add(this);
+      else this.push();
     });
     this.logger?.info({ node: node.id, group, kind: this.kind, snapshot: this.snapshot?.version }, 'xds stream connected');
+  }
+
+  /** The push queue's turn for this stream; a failure is logged, as the cache does for a failing watcher. */
+  flush(): void {
+    try {
+      this.push();
+    } catch (err) {
+      this.logger?.error({ err, node: this.status?.info.nodeId }, 'xds snapshot push failed');
+    }
   }
 
   /** Sends what each type needs, in push order; a type still awaiting its ACK holds back every type after it. */
@@ -187,6 +244,7 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     if (this.closed) return;
     this.closed = true;
     this.unwatch?.();
+    this.deps.pushes?.delete(this);
     if (this.endpointTimer) clearTimeout(this.endpointTimer);
     if (this.status) {
       this.deps.status.disconnect(this.status);
