@@ -43,7 +43,8 @@ describe('xDS resources built from policy', () => {
   });
 
   it('routes send allowed hosts to their clusters and everything else to a 403 in Envoy itself', () => {
-    const routes = buildResources(compile(TEST_POLICY), defaults).find((r) => r.typeName.endsWith('RouteConfiguration'))!;
+    const enforcing = TEST_POLICY.replace('    mode: report\n    match: { sourceCidr', '    match: { sourceCidr');
+    const routes = buildResources(compile(enforcing), defaults).find((r) => r.typeName.endsWith('RouteConfiguration'))!;
     const vhosts = routes.json.virtual_hosts as Array<{ name: string; domains: string[]; routes: Array<Record<string, unknown>> }>;
     const stripe = vhosts.find((v) => v.name === 'dest|api.stripe.com')!;
     expect(stripe.domains).toEqual(['api.stripe.com', 'api.stripe.com:443']);
@@ -74,3 +75,24 @@ describe('xDS resources built from policy', () => {
 function encodeAndDecode(typeName: string, json: Record<string, unknown>): unknown {
   return decodeMessage(typeName, encodeMessage(typeName, json));
 }
+
+describe('report mode and the Envoy catch-all', () => {
+  const catchAll = (text: string) => {
+    const routes = buildResources(compile(text), defaults).find((r) => r.typeName.endsWith('RouteConfiguration'))!;
+    const vhosts = routes.json.virtual_hosts as Array<{ name: string; routes: Array<Record<string, unknown>> }>;
+    return vhosts[vhosts.length - 1]!;
+  };
+
+  it('an enforcing policy answers unknown destinations with 403 inside Envoy', () => {
+    expect(catchAll('version: 1\n').name).toBe('default_deny');
+  });
+
+  it('when an identity runs in report mode, unknown destinations are forwarded so ext_authz can report instead of Envoy denying', () => {
+    const text = 'version: 1\nidentities:\n  - { name: batch, mode: report, match: { sourceCidr: "10.0.0.0/8" } }\n';
+    const vhost = catchAll(text);
+    expect(vhost.name).toBe('default_forward_report_mode');
+    const resources = buildResources(compile(text), defaults);
+    for (const r of resources) expect(checkMessage(r.typeName, r.json), r.name).toEqual([]);
+    expect(resources.map((r) => r.name)).toEqual(expect.arrayContaining(['egress_dfp_tls', 'egress_dfp_plain']));
+  });
+});

@@ -53,7 +53,8 @@ export function buildResources(policy: CompiledPolicy, opts: XdsOptions): Resour
  */
 export function planResources(policy: CompiledPolicy, opts: XdsOptions): ResourcePlan[] {
   const destinations = collectDestinations(policy);
-  const routes = routePlan(destinations);
+  const reportCatchAll = policy.defaultMode === 'report' || [...policy.identityModes.values()].includes('report');
+  const routes = routePlan(destinations, { reportCatchAll });
   const withDfp = routes.dfpTls || routes.dfpPlain;
   const clusters: ResourcePlan[] = [checkedCluster(TOLLGATE_CLUSTER, () => tollgateCluster(opts))];
   if (routes.dfpTls) clusters.push(checkedCluster(DFP_TLS_CLUSTER, () => dfpTlsCluster(opts)));

@@ -209,6 +209,28 @@ const DEFAULT_DENY_PLAN: VirtualHostPlan = {
   encode: () => (defaultDenyPart ??= { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [DEFAULT_DENY] }), source: undefined }),
 };
 
+/**
+ * When the policy default or any identity runs in report mode, the catch-all forwards through the dynamic
+ * forward proxy instead of answering 403: report mode lets would-be denials pass, and an Envoy-level 403
+ * would pre-empt it. ext_authz (fail closed) still denies in enforce mode.
+ */
+const REPORT_FORWARD: Json = {
+  name: 'default_forward_report_mode',
+  domains: ['*'],
+  routes: [
+    { match: { connect_matcher: {} }, route: { cluster: DFP_PLAIN_CLUSTER, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } },
+    { match: { prefix: '/' }, route: { cluster: DFP_TLS_CLUSTER, timeout: '30s' } },
+  ],
+};
+
+let reportForwardPart: EncodedPart | undefined;
+
+const REPORT_FORWARD_PLAN: VirtualHostPlan = {
+  key: '\u0000default_forward_report_mode',
+  json: () => structuredClone(REPORT_FORWARD),
+  encode: () => (reportForwardPart ??= { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [REPORT_FORWARD] }), source: undefined }),
+};
+
 export interface RoutePlan {
   virtualHosts: VirtualHostPlan[];
   /** Every cluster a route names, in first-use order. */
@@ -226,7 +248,7 @@ export interface RoutePlan {
  * Fine-grained checks (identity, method, path) stay in ext_authz; routing only decides where allowed
  * traffic can go at all. A request without a port goes to the first port the policy names.
  */
-export function routePlan(destinations: readonly Destination[] | Destinations): RoutePlan {
+export function routePlan(destinations: readonly Destination[] | Destinations, opts: { reportCatchAll?: boolean } = {}): RoutePlan {
   let byHost: ReadonlyMap<string, readonly Destination[]>;
   if ('byHost' in destinations) byHost = destinations.byHost;
   else {
@@ -283,7 +305,12 @@ export function routePlan(destinations: readonly Destination[] | Destinations): 
     }
     virtualHosts.push(new DestinationVirtualHost(host, dests));
   }
-  virtualHosts.push(DEFAULT_DENY_PLAN);
+  if (opts.reportCatchAll) {
+    if (!dfpPlain) clusters.push(DFP_PLAIN_CLUSTER);
+    if (!dfpTls) clusters.push(DFP_TLS_CLUSTER);
+    dfpPlain = dfpTls = true;
+    virtualHosts.push(REPORT_FORWARD_PLAN);
+  } else virtualHosts.push(DEFAULT_DENY_PLAN);
   return { virtualHosts, clusters, tunnels: new Set(tunnels), dfpTls, dfpPlain };
 }
 
