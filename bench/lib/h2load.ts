@@ -35,6 +35,8 @@ export interface H2loadOptions {
 
 export interface H2loadResult {
   command: string;
+  /** CPU time h2load used (approximate, see run()). */
+  cpuMs: number | undefined;
   reqPerSec: number;
   finishedS: number;
   requests: { total: number; started: number; done: number; succeeded: number; failed: number; errored: number; timeout: number };
@@ -72,10 +74,10 @@ export async function runH2load(o: H2loadOptions): Promise<H2loadResult> {
   const command = [cmd, ...args].map(quote).join(' ');
   const res = await run(cmd, args);
   if (res.code !== 0) throw new Error(`h2load failed (${res.code}): ${command}\n${res.stdout}\n${res.stderr}`);
-  return { command, ...parseH2loadOutput(res.stdout) };
+  return { command, cpuMs: res.cpuMs, ...parseH2loadOutput(res.stdout) };
 }
 
-export function parseH2loadOutput(out: string): Omit<H2loadResult, 'command'> {
+export function parseH2loadOutput(out: string): Omit<H2loadResult, 'command' | 'cpuMs'> {
   const fin = out.match(/finished in ([\d.]+)(m?s), ([\d.]+) req\/s/);
   const req = out.match(/requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/);
   const st = out.match(/status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx/);

@@ -26,6 +26,8 @@ export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** CPU time the command used (sampled every 100 ms from /proc, so the last few ms may be missing). */
+  cpuMs: number | undefined;
 }
 
 /** Runs a command to completion and collects its output. */
@@ -36,8 +38,20 @@ export function run(cmd: string, args: readonly string[], opts: { cwd?: string; 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
+    let cpuMs: number | undefined;
+    const sample = () => {
+      if (child.pid !== undefined) cpuMs = cpuTimeMs(child.pid) ?? cpuMs;
+    };
+    const timer = setInterval(sample, 100);
+    child.once('exit', sample);
+    child.once('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearInterval(timer);
+      resolve({ code, stdout, stderr, cpuMs });
+    });
   });
 }
 
@@ -180,5 +194,41 @@ export function stopOnExit(children: () => readonly Child[]): void {
       kill();
       process.exit(130);
     });
+  }
+}
+
+/** Clock ticks per second for /proc times (USER_HZ; 100 on every mainstream Linux). */
+const CLK_TCK = 100;
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat; undefined when gone. */
+export function cpuTimeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface MachineCpu {
+  /** user + nice + system: time spent running processes (ours included). */
+  processMs: number;
+  /** irq + softirq: interrupt handling, e.g. loopback TCP processing not charged to a process. */
+  irqMs: number;
+  /** Time the hypervisor gave this VM's CPUs to someone else. */
+  stealMs: number;
+}
+
+/** CPU time of the whole machine so far, in ms summed over all CPUs (/proc/stat). */
+export function machineCpu(): MachineCpu | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const ms = (ticks: number) => (ticks * 1000) / CLK_TCK;
+    const at = (i: number) => f[i] ?? 0;
+    return { processMs: ms(at(0) + at(1) + at(2)), irqMs: ms(at(5) + at(6)), stealMs: ms(at(7)) };
+  } catch {
+    return undefined;
   }
 }
