@@ -69,6 +69,9 @@ describe('xDS resources built from policy', () => {
     expect(shipped).toContain('address: tollgate');
     const compose = readFileSync('docker-compose.yml', 'utf8');
     expect(compose).toContain('./envoy/bootstrap.yaml:/etc/envoy/bootstrap.yaml');
+    // The cluster Tollgate pushes must name the same address the bootstrap's ADS cluster uses.
+    expect(compose).toContain('TOLLGATE_XDS_TOLLGATE_ADDRESS: tollgate:7070');
+    expect(shipped).toContain('port_value: 7070');
   });
 });
 
