@@ -1,7 +1,7 @@
 /**
  * Load generator process for the ext_proc benchmark (started by run.ts, one or more per measurement).
- * Plays Envoy's ext_proc streams (see wire.ts) over `--conns` HTTP/2 connections, like Envoy worker
- * threads sharing their ext_proc cluster connections.
+ * Plays Envoy's ext_proc streams (see wire.ts; HTTP/2 by h2conn.ts) over `--conns` connections, like
+ * Envoy worker threads sharing their ext_proc cluster connections.
  *
  *   closed loop: `--concurrency N` streams in flight, each starting the next request when one finishes
  *                (peak throughput);
@@ -15,9 +15,9 @@
  * reported too (the client's own timer jitter, so it can be told apart from the server's latency).
  */
 import { readFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import type { H2Conn } from './h2conn.js';
 import { connect, exchange, type Exchange, type Expectation } from './wire.js';
 
 const { values: a } = parseArgs({
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     bodyFrame: Buffer.from(spec.exchange.bodyFrame, 'base64'),
   };
   const expect = spec.expect;
-  const sessions: ClientHttp2Session[] = [];
+  const sessions: H2Conn[] = [];
   for (let i = 0; i < Number(a.conns); i++) sessions.push(await connect(port));
   // One checked exchange per connection before reporting ready.
   for (const s of sessions) await exchange(s, ex, expect);

@@ -511,8 +511,9 @@ scrub:
       fixedRate: FIXED_RATE,
       p99Ms1KB: { floor: round(fixedOf(floor, '1KB')!.latencyUs.p99 / 1000, 3), tollgate: round(fixedOf(tollgate, '1KB')!.latencyUs.p99 / 1000, 3) },
       p99Ms64KB: { floor: round(fixedOf(floor, '64KB')!.latencyUs.p99 / 1000, 3), tollgate: round(fixedOf(tollgate, '64KB')!.latencyUs.p99 / 1000, 3) },
-      floorRssMiB: round((floor.maxRssKiB ?? Number.NaN) / 1024, 1),
-      tollgateRssMiB: round((tollgate.maxRssKiB ?? Number.NaN) / 1024, 1),
+      /** RSS right after the 4 KB peak run, and the most sampled over all runs (an overloaded run's backlog included). */
+      rssMiBAfterPeak: { floor: round((floor.peak.serverRssKiB ?? Number.NaN) / 1024, 1), tollgate: round((tollgate.peak.serverRssKiB ?? Number.NaN) / 1024, 1) },
+      maxRssMiB: { floor: round((floor.maxRssKiB ?? Number.NaN) / 1024, 1), tollgate: round((tollgate.maxRssKiB ?? Number.NaN) / 1024, 1) },
       resetProbe: { floor: floor.resetProbe, tollgate: tollgate.resetProbe },
       /** Measurements during which other processes used over 15% of a core even after the retries. */
       skewedRuns: [floor, tollgate].flatMap((r) =>
@@ -577,7 +578,9 @@ function printTable(floor: ServerRun, toll: ServerRun): void {
   block(`4 KB, open loop at ${toll.latency?.targetRps} req/s (half the floor's peak)`, floor.latency, toll.latency);
   if (toll.latencyOwnHalf) block(`4 KB, open loop at ${toll.latencyOwnHalf.targetRps} req/s (half Tollgate's peak)`, undefined, toll.latencyOwnHalf);
   for (const size of ['1KB', '64KB'] as const) block(`${size.replace('KB', ' KB')}, open loop at ${FIXED_RATE} req/s`, floor.fixed.find((x) => x.body === size), toll.fixed.find((x) => x.body === size));
-  rows.push(['server RSS MiB (max sampled)', num(floor.maxRssKiB && floor.maxRssKiB / 1024, 1), num(toll.maxRssKiB && toll.maxRssKiB / 1024, 1), ratio(toll.maxRssKiB, floor.maxRssKiB)]);
+  const rssOf = (r: ServerRun) => r.peak.serverRssKiB && r.peak.serverRssKiB / 1024;
+  rows.push(['server RSS MiB after the 4 KB peak run', num(rssOf(floor), 1), num(rssOf(toll), 1), ratio(rssOf(toll), rssOf(floor))]);
+  rows.push(['server RSS MiB (max sampled, any run)', num(floor.maxRssKiB && floor.maxRssKiB / 1024, 1), num(toll.maxRssKiB && toll.maxRssKiB / 1024, 1), ratio(toll.maxRssKiB, floor.maxRssKiB)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('');
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

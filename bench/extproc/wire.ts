@@ -12,19 +12,16 @@
  * and run.ts measures the reset behaviour separately (`close: 'reset'`).
  *
  * The two ProcessingRequests are serialized once with the proto-loader definitions Tollgate itself uses
- * (src/proto/load.ts) and replayed, so the load generator spends its CPU on HTTP/2, not on protobuf;
- * that is what keeps one client process ahead of the server on a 2-core machine (Envoy's C++ client
- * is cheaper still). Replies are checked by their first protobuf tag (which response it is) and their
- * exact length (learned from a decoded reference exchange), not decoded.
+ * (src/proto/load.ts) and replayed over a minimal HTTP/2 connection (h2conn.ts), so the load generator
+ * spends little CPU and makes little garbage per request (Envoy's C++ client is cheaper still). Replies
+ * are checked by their first protobuf tag (which response it is) and their exact length (learned from a
+ * decoded reference exchange), not decoded.
  */
-import * as http2 from 'node:http2';
 import { loadServiceProtos } from '../../src/proto/load.js';
+import { H2Conn } from './h2conn.js';
 import type { ProcessingRequest, ProcessingResponse } from '../../src/proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 
 export const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
-
-/** Envoy's default HTTP/2 windows for gRPC clusters (256 MiB), so replies never wait for WINDOW_UPDATE from us. */
-const ENVOY_WINDOW = 256 * 1024 * 1024;
 
 /** First byte of a ProcessingResponse: field number << 3 | wire type 2 (length-delimited). */
 export const TAG = { request_headers: (1 << 3) | 2, request_body: (3 << 3) | 2, immediate_response: (7 << 3) | 2 } as const;
@@ -88,30 +85,10 @@ export function buildExchange(name: string, body: Buffer): Exchange {
   return { name, headers, body, headersFrame: grpcFrame(method.requestSerialize(headersMsg)), bodyFrame: grpcFrame(method.requestSerialize(bodyMsg)) };
 }
 
-/** An HTTP/2 connection to the ext_proc server with Envoy's window sizes. */
-export function connect(port: number): Promise<http2.ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    // maxSessionMemory: Node's default (10 MB) refuses new streams with ENHANCE_YOUR_CALM once a few hundred
-    // are open with replies buffered; Envoy has no such limit, so lift it as grpc-js does on its side.
-    const session = http2.connect(`http://127.0.0.1:${port}`, { maxSessionMemory: 1024, settings: { initialWindowSize: ENVOY_WINDOW, enablePush: false } });
-    session.once('error', reject);
-    session.once('connect', () => {
-      session.setLocalWindowSize(ENVOY_WINDOW);
-      session.off('error', reject);
-      session.on('error', () => {}); // stream errors are reported per exchange
-      resolve(session);
-    });
-  });
+/** An HTTP/2 connection to the ext_proc server (see h2conn.ts), with Envoy-like windows. */
+export function connect(port: number): Promise<H2Conn> {
+  return H2Conn.connect(port, PROCESS_PATH);
 }
-
-const REQUEST_HEADERS: http2.OutgoingHttpHeaders = {
-  ':method': 'POST',
-  ':path': PROCESS_PATH,
-  ':scheme': 'http',
-  'content-type': 'application/grpc',
-  te: 'trailers',
-  'user-agent': 'envoy-bench',
-};
 
 export interface ExchangeResult {
   /** Replies (protobuf payloads without the gRPC prefix), in order. */
@@ -127,65 +104,27 @@ export interface Expectation {
 }
 
 /**
- * Plays one HTTP request's ext_proc stream. Resolves after the reply to the body (the point where Envoy
- * forwards the request upstream) and resets the stream. Rejects on a gRPC error, an early end, or (with
- * `expect`) a reply of the wrong kind or size.
+ * Plays one HTTP request's ext_proc stream. Resolves at the reply to the body (the point where Envoy
+ * forwards the request upstream) and ends the stream (`close`). Rejects on a gRPC error, an early end, or
+ * (with `expect`) a reply of the wrong kind or size.
  */
-export function exchange(session: http2.ClientHttp2Session, ex: Exchange, expect?: Expectation, close: 'graceful' | 'reset' = 'graceful'): Promise<ExchangeResult> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(REQUEST_HEADERS, { endStream: false });
-    const replies: Buffer[] = [];
-    let pending: Buffer | undefined;
-    let settled = false;
-    const fail = (msg: string) => {
-      if (settled) return;
-      settled = true;
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-      reject(new Error(msg));
-    };
-    stream.on('response', (h) => {
-      if (h[':status'] !== 200) fail(`HTTP ${String(h[':status'])}`);
-      // Trailers-only response: the server ended the stream with a gRPC error before any reply.
-      else if (h['grpc-status'] !== undefined) fail(`grpc-status ${String(h['grpc-status'])} ${String(h['grpc-message'] ?? '')}`);
-    });
-    stream.on('trailers', (t) => fail(`stream ended by server: grpc-status ${String(t['grpc-status'])} ${String(t['grpc-message'] ?? '')}`));
-    stream.on('end', () => fail(`stream ended by server after ${replies.length} replies`));
-    stream.on('error', (err: Error) => fail(err.message));
-    stream.on('close', () => fail(`stream closed after ${replies.length} replies`));
-    stream.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      let buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-      pending = undefined;
-      while (buf.length >= 5) {
-        const len = buf.readUInt32BE(1);
-        if (buf.length < 5 + len) break;
-        const msg = buf.subarray(5, 5 + len);
-        buf = buf.subarray(5 + len);
-        const i = replies.length;
-        replies.push(msg);
-        if (i > 1) return fail('more than two replies');
-        if (expect && (msg[0] !== expect.tags[i] || len !== expect.lengths[i])) {
-          return fail(`reply ${i + 1}: tag 0x${(msg[0] ?? 0).toString(16)} length ${len}, expected tag 0x${(expect.tags[i] ?? 0).toString(16)} length ${expect.lengths[i]}`);
-        }
-        if (i === 0) {
-          if (msg[0] === TAG.immediate_response) return fail('immediate_response to request_headers');
-          stream.write(ex.bodyFrame);
-        } else {
-          settled = true;
-          const endMs = performance.now();
-          if (close === 'reset') stream.close(http2.constants.NGHTTP2_CANCEL);
-          else stream.end(); // half-close; the server answers with its trailers and the stream closes
-          return resolve({ replies, endMs });
-        }
+export function exchange(conn: H2Conn, ex: Exchange, expect?: Expectation, close: 'graceful' | 'reset' = 'graceful'): Promise<ExchangeResult> {
+  return conn.stream({
+    first: ex.headersFrame,
+    close,
+    onReply(i, msg) {
+      if (i > 1) return new Error('more than two replies');
+      if (expect && (msg[0] !== expect.tags[i] || msg.length !== expect.lengths[i])) {
+        return new Error(`reply ${i + 1}: tag 0x${(msg[0] ?? 0).toString(16)} length ${msg.length}, expected tag 0x${(expect.tags[i] ?? 0).toString(16)} length ${expect.lengths[i]}`);
       }
-      if (buf.length > 0) pending = Buffer.from(buf);
-    });
-    stream.write(ex.headersFrame);
+      if (i === 0) return msg[0] === TAG.immediate_response ? new Error('immediate_response to request_headers') : ex.bodyFrame;
+      return null;
+    },
   });
 }
 
 /** Runs one exchange and decodes both replies (reference run, before the load). */
-export async function referenceExchange(session: http2.ClientHttp2Session, ex: Exchange): Promise<{ decoded: ProcessingResponse[]; expect: Expectation }> {
+export async function referenceExchange(session: H2Conn, ex: Exchange): Promise<{ decoded: ProcessingResponse[]; expect: Expectation }> {
   const { replies } = await exchange(session, ex);
   const method = processMethod();
   const decoded = replies.map((r) => method.responseDeserialize(r));
