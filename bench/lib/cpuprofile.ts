@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 
-interface ProfileNode {
+/** The parts of a V8 .cpuprofile the bench summaries read. */
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
   children?: number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];

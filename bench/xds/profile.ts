@@ -4,20 +4,7 @@
  * is what both `process.hrtime` (in any process on the machine) and the profile's sample times use on Linux.
  */
 import { readFileSync } from 'node:fs';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
+import type { CpuProfile, ProfileNode } from '../lib/cpuprofile.js';
 
 export interface WindowedFunction {
   function: string;
