@@ -8,6 +8,7 @@
  * and a billing rule for the same host that does not allow POST comes first, so the lookup walks a list.
  */
 import { stringify } from 'yaml';
+import { mulberry32 } from '../lib/rng.js';
 
 export const TARGET = {
   principal: 'spiffe://prod.example/ns/billing/sa/web',
@@ -17,17 +18,6 @@ export const TARGET = {
   path: '/v1/charges/ch_123?expand=customer',
   ruleId: 'billing-vendor-1999-charges',
 } as const;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ['charges', 'customers', 'invoices', 'files', 'events', 'users', 'orders', 'items', 'reports', 'tokens', 'search', 'upload', 'messages', 'repos', 'builds'];
 const METHOD_SETS = [['GET'], ['GET', 'HEAD'], ['POST'], ['GET', 'POST'], ['PUT', 'PATCH'], ['GET', 'POST', 'PUT', 'DELETE']];

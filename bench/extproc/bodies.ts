@@ -6,6 +6,8 @@
  * ids, SKUs, prices, prose and hashes (hard negatives, not findings). Deterministic for a given size.
  */
 
+import { mulberry32 as rng } from '../lib/rng.js';
+
 /** Values Tollgate must find in every body (checked in the verification step). */
 export const PII = {
   email: 'maria.jensen@northwind-mail.com',
@@ -26,18 +28,6 @@ function cardNumber(prefix: string): string {
   }
   const full = `${prefix}${(10 - (sum % 10)) % 10}`;
   return full.replace(/(\d{4})(?=\d)/g, '$1 ');
-}
-
-/** A small deterministic PRNG (mulberry32) so bodies are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HEX = '0123456789abcdef';

@@ -2,18 +2,17 @@ import type { DecisionRecord, DecisionSink } from '../audit/decision-log.js';
 import type { ScrubRecord, ScrubSink } from '../audit/scrub-log.js';
 import type { EventBus } from './bus.js';
 import { pathTemplate } from './path-template.js';
-import type { DecisionEvent, ScrubEvent } from './types.js';
+import type { DecisionEvent, EventBase, ScrubEvent } from './types.js';
+
+/** The fields every event shares, from either audit record (the raw path becomes a template). */
+function base(r: DecisionRecord | ScrubRecord): EventBase {
+  return { time: r.time, request_id: r.request_id, decision_id: r.decision_id, identity: r.identity, destination: r.destination, method: r.method, path_template: pathTemplate(r.path) };
+}
 
 export function decisionEvent(r: DecisionRecord): DecisionEvent {
   return {
     kind: 'decision',
-    time: r.time,
-    request_id: r.request_id,
-    decision_id: r.decision_id,
-    identity: r.identity,
-    destination: r.destination,
-    method: r.method,
-    path_template: pathTemplate(r.path),
+    ...base(r),
     verdict: r.verdict,
     mode: r.mode,
     rule: r.rule,
@@ -27,13 +26,7 @@ export function decisionEvent(r: DecisionRecord): DecisionEvent {
 export function scrubEvent(r: ScrubRecord): ScrubEvent {
   return {
     kind: 'scrub',
-    time: r.time,
-    request_id: r.request_id,
-    decision_id: r.decision_id,
-    identity: r.identity,
-    destination: r.destination,
-    method: r.method,
-    path_template: pathTemplate(r.path),
+    ...base(r),
     outcome: r.outcome,
     findings: r.findings,
     bytes_scanned: r.bytes_scanned,
