@@ -122,7 +122,7 @@ export class DetectorSet {
       let clusterEnd = kept[i]!.end;
       while (j < kept.length && kept[j]!.start < clusterEnd) clusterEnd = Math.max(clusterEnd, kept[j++]!.end);
       if (j === i + 1) out.push(kept[i]!);
-      else out.push(...this.arbitrate(kept.slice(i, j)));
+      else for (const m of this.arbitrate(kept.slice(i, j))) out.push(m);
       i = j;
     }
     return out;

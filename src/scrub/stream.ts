@@ -1,4 +1,4 @@
-import { applyFindings } from './actions.js';
+import { applyDecoded, applyDecodedJson, decodedView, encodeFormComponent, JsonStringState, rawAt } from './decode.js';
 import type { DetectorSet, ScanOptions } from './engine.js';
 import { bodyModeFor, type BodyMode } from './scanners/body.js';
 import type { Finding } from './types.js';
@@ -6,7 +6,7 @@ import type { Finding } from './types.js';
 export interface StreamStep {
   /** Scrubbed text that is safe to forward now (possibly empty while data is held back). */
   output: string;
-  /** Findings completed in this step; offsets are absolute UTF-16 offsets in the decoded stream. */
+  /** Findings completed in this step; offsets are absolute UTF-16 offsets in the raw (undecoded) stream text. */
   findings: Finding[];
   /** True once any finding so far had the `block` action. */
   blocked: boolean;
@@ -16,20 +16,28 @@ export interface BodyStream {
   readonly mode: BodyMode;
   push(chunk: string | Uint8Array): StreamStep;
   end(): StreamStep;
-  /** Chars held back right now (bounded by `carry` plus one chunk). */
+  /** Raw chars held back right now (bounded by one chunk plus `maxCarryRaw`). */
   readonly pending: number;
 }
 
-/** Text before the emitted boundary kept only as context for context-word detectors. */
+/** Decoded text before the emitted boundary kept only as context for context-word detectors. */
 const LOOKBEHIND = 64;
+/** Most raw chars one decoded UTF-16 unit can take: `\uXXXX` in JSON, or 4 percent-encoded bytes for a surrogate pair in a form. */
+export const MAX_RAW_PER_UNIT = 6;
+
+/** Raw chars a stream of this set may hold back beyond the current chunk. */
+export function maxCarryRaw(set: DetectorSet): number {
+  return set.maxMatchLength * MAX_RAW_PER_UNIT;
+}
 
 /**
- * Chunk-by-chunk scrubbing for bodies beyond the buffer limit. Each step scans the held-back tail
- * plus the new chunk and emits everything except the last `set.maxMatchLength` chars, so a token
- * split across chunks is still seen whole on the next step. Memory per stream is bounded by
- * one chunk + `set.maxMatchLength` (16 KiB, the longest private-key block) + 64 chars of context.
- * JSON bodies are scanned as text (a partial document cannot be parsed); a replacement that
- * lands outside a JSON string is quoted so the document stays valid. Binary types pass through.
+ * Chunk-by-chunk scrubbing for bodies beyond the buffer limit. Each step decodes the held-back
+ * tail plus the new chunk as its mode requires (percent-decoding for forms, JSON escapes for JSON),
+ * scans the decoded text, and emits everything except the last `set.maxMatchLength` decoded chars,
+ * so a value split across chunks (or across an escape) is still seen whole on the next step.
+ * Replacements land on the raw range, encoded for where they land (form component, JSON string,
+ * or a quoted JSON string outside one). Memory per stream: one chunk + `maxCarryRaw(set)` raw
+ * chars + 64 chars of context. Invalid UTF-8 is scanned as U+FFFD. Binary types pass through.
  */
 export function createBodyStream(set: DetectorSet, contentType: string | undefined, opts: ScanOptions = {}): BodyStream {
   const { mode } = bodyModeFor(contentType);
@@ -37,20 +45,10 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
   const decoder = new TextDecoder('utf-8');
   let lookbehind = '';
   let pending = '';
-  /** Absolute offset of `pending[0]` in the decoded stream. */
+  /** Absolute raw offset of `pending[0]` in the stream. */
   let base = 0;
   let blocked = false;
-  let inString = false;
-  let escaped = false;
-
-  function trackJson(text: string, from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if (escaped) escaped = false;
-      else if (c === 92) escaped = inString;
-      else if (c === 34) inString = !inString;
-    }
-  }
+  const json = new JsonStringState();
 
   function step(final: boolean): StreamStep {
     if (mode === 'headers-only') {
@@ -59,9 +57,10 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
       pending = '';
       return { output, findings: [], blocked };
     }
-    const limit = final ? pending.length : pending.length - carry;
+    const view = decodedView(mode, pending);
+    const limit = final ? view.text.length : view.text.length - carry;
     if (limit <= 0) return { output: '', findings: [], blocked };
-    const text = lookbehind + pending;
+    const text = lookbehind + view.text;
     const shift = lookbehind.length;
     const all = set.scanText(text, opts);
     const local: Finding[] = [];
@@ -72,26 +71,27 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
       local.push({ ...f, start: f.start - shift, end: f.end - shift });
       if (f.end - shift > boundary) boundary = f.end - shift;
     }
-    const emitted = pending.slice(0, boundary);
+    let rawBoundary = final ? pending.length : rawAt(view, boundary);
+    // Never split a surrogate pair between two outputs: each is encoded to UTF-8 on its own.
+    const last = pending.charCodeAt(rawBoundary - 1);
+    if (!final && last >= 0xd800 && last <= 0xdbff) rawBoundary--;
+    if (rawBoundary <= 0) return { output: '', findings: [], blocked };
+    const emitted = pending.slice(0, rawBoundary);
     let output: string;
     if (mode === 'json') {
-      let cursor = 0;
-      const quoted = new Set<Finding>();
-      for (const f of local) {
-        trackJson(emitted, cursor, f.start);
-        cursor = f.start;
-        if (!inString) quoted.add(f);
-      }
-      trackJson(emitted, cursor, emitted.length);
-      output = applyFindings(emitted, local, (rep, f) => (quoted.has(f) ? JSON.stringify(rep) : JSON.stringify(rep).slice(1, -1)));
+      output = applyDecodedJson(emitted, view, local, json);
     } else if (mode === 'form') {
-      output = applyFindings(emitted, local, (rep) => encodeURIComponent(rep));
-    } else output = applyFindings(emitted, local);
-    const findings = local.map((f) => ({ ...f, start: f.start + base, end: f.end + base }));
-    if (findings.some((f) => f.action === 'block')) blocked = true;
-    lookbehind = (lookbehind + emitted).slice(-LOOKBEHIND);
-    pending = pending.slice(boundary);
-    base += boundary;
+      output = applyDecoded(emitted, view, local, encodeFormComponent);
+    } else output = applyDecoded(emitted, view, local);
+    const findings: Finding[] = [];
+    for (const f of local) {
+      findings.push({ ...f, start: base + rawAt(view, f.start), end: base + rawAt(view, f.end) });
+      if (f.action === 'block') blocked = true;
+    }
+    const emittedUnits = view.map === undefined ? rawBoundary : unitsBefore(view.map, rawBoundary);
+    lookbehind = (lookbehind + view.text.slice(0, emittedUnits)).slice(-LOOKBEHIND);
+    pending = pending.slice(rawBoundary);
+    base += rawBoundary;
     return { output, findings, blocked };
   }
 
@@ -109,4 +109,16 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
       return step(true);
     },
   };
+}
+
+/** Decoded units whose raw start lies before `raw` (the map is non-decreasing). */
+function unitsBefore(map: Int32Array, raw: number): number {
+  let lo = 0;
+  let hi = map.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (map[mid]! < raw) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -70,9 +70,11 @@ describe('form, query and other bodies', () => {
     expect(bodyModeFor('application/vnd.api+json').mode).toBe('json');
   });
 
-  it('treats a body that is not valid UTF-8 as binary', () => {
-    const r = scrubBody(set, new Uint8Array([0xff, 0xfe, 0x41]), 'text/plain');
-    expect(r.summary.mode).toBe('headers-only');
+  it('still scans a textual body with invalid UTF-8 bytes, and says so', () => {
+    const r = scrubBody(set, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(' bob@example.com')]), 'text/plain');
+    expect(r.summary.mode).toBe('text');
+    expect(r.summary.note).toMatch(/not valid UTF-8/);
+    expect(r.output).toBe('\ufffd\ufffd [REDACTED:email]');
   });
 });
 

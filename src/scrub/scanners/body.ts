@@ -54,15 +54,18 @@ export function isScannableContentType(contentType: string | undefined): boolean
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lenient = new TextDecoder('utf-8');
 
-/** Decodes a body as UTF-8; undefined when it is not valid UTF-8 or contains NUL (binary). */
-export function decodeBody(body: string | Uint8Array): string | undefined {
-  if (typeof body === 'string') return body;
+/**
+ * Decodes a body as UTF-8. Imperfect text is still text: an invalid byte becomes U+FFFD and a NUL
+ * stays a character, so one stray byte cannot switch scanning off (`lossy` says it happened).
+ */
+export function decodeBody(body: string | Uint8Array): { text: string; lossy: boolean } {
+  if (typeof body === 'string') return { text: body, lossy: false };
   try {
-    const s = utf8.decode(body);
-    return s.includes('\u0000') ? undefined : s;
+    return { text: utf8.decode(body), lossy: false };
   } catch {
-    return undefined;
+    return { text: lenient.decode(body), lossy: true };
   }
 }
 
@@ -77,13 +80,13 @@ export function scrubBody(set: DetectorSet, body: string | Uint8Array, contentTy
     summary: { mode: 'headers-only', contentType, charsScanned: 0, ...(why !== undefined ? { note: why } : {}) },
   });
   if (mode === 'headers-only') return headersOnly(note);
-  const text = decodeBody(body);
-  if (text === undefined) return headersOnly('body is not valid UTF-8 text; headers only');
-  const summary: BodySummary = { mode, contentType, charsScanned: text.length, ...(note !== undefined ? { note } : {}) };
+  const { text, lossy } = decodeBody(body);
+  const why = lossy ? [note, 'body is not valid UTF-8: invalid bytes scanned as U+FFFD (and sent as such where scrubbed)'].filter((n) => n !== undefined).join('; ') : note;
+  const summary: BodySummary = { mode, contentType, charsScanned: text.length, ...(why !== undefined ? { note: why } : {}) };
   if (mode === 'json') {
     const r = scrubJson(set, text, opts);
     const { note: jsonNote, ...rest } = r;
-    return { ...rest, summary: jsonNote !== undefined ? { ...summary, mode: 'text', note: jsonNote } : summary };
+    return { ...rest, summary: jsonNote !== undefined ? { ...summary, mode: 'text', note: summary.note !== undefined ? `${jsonNote}; ${summary.note}` : jsonNote } : summary };
   }
   if (mode === 'form') return { ...scrubUrlEncoded(set, text, 'form', opts), summary };
   return { ...scrubText(set, text, opts), summary };

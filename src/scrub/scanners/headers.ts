@@ -4,6 +4,7 @@ import { basicCredentialsValid } from '../detectors/tokens/basic-auth.js';
 import { opaqueCredential } from '../detectors/tokens/bearer.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
 import type { Finding, FindingLocation, Match } from '../types.js';
+import { storedName } from './json-path.js';
 
 export interface HeaderEntry {
   name: string;
@@ -43,10 +44,10 @@ export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], 
       out.push(h);
       continue;
     }
-    const location: FindingLocation = { kind: 'header', name };
+    const location: FindingLocation = { kind: 'header', name: storedName(set, name) };
     const matches = headerMatches(set, name, h.value);
     const local = set.toFindings(h.value, matches, { ...opts, location });
-    findings.push(...local);
+    for (const f of local) findings.push(f);
     if (mutates(local)) {
       const entry = { name: h.name, value: applyFindings(h.value, local) };
       out.push(entry);
@@ -108,8 +109,8 @@ function cookieMatches(set: DetectorSet, value: string): Match[] {
         ve--;
       }
       if (ve > vs) {
-        if (SESSION_COOKIE.test(cookie)) out.push(...credentialMatches(set, cookie, value, vs, ve));
-        else out.push(...set.match(value.slice(vs, ve), { key: cookie }).map((m) => ({ ...m, start: m.start + vs, end: m.end + vs })));
+        const found = SESSION_COOKIE.test(cookie) ? credentialMatches(set, cookie, value, vs, ve) : set.match(value.slice(vs, ve), { key: cookie }).map((m) => ({ ...m, start: m.start + vs, end: m.end + vs }));
+        for (const m of found) out.push(m);
       }
     }
     i = semi + 1;

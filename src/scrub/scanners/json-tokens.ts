@@ -4,8 +4,10 @@ export interface JsonScalar {
   /** Raw offsets; for strings they include the quotes. */
   start: number;
   end: number;
-  /** JSON path of the value (for a key: of the object holding it). */
+  /** JSON path of the value (for a key: of the object holding it), keys verbatim: context for detectors. */
   path: string;
+  /** The same path with each key as `keyName` renders it: what may be stored. */
+  where: string;
   /** True when the raw string contains backslash escapes and must be decoded. */
   escaped: boolean;
 }
@@ -22,14 +24,15 @@ interface Frame {
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-function pathOf(raw: string, stack: readonly Frame[], depth: number): string {
+function pathOf(raw: string, stack: readonly Frame[], depth: number, keyName?: (key: string) => string): string {
   let p = '$';
   for (let d = 0; d < depth; d++) {
     const f = stack[d]!;
     if (f.array) p += `[${f.index}]`;
     else if (f.keyStart !== -1) {
       const key = f.keyEscaped ? (JSON.parse(raw.slice(f.keyStart, f.keyEnd)) as string) : raw.slice(f.keyStart + 1, f.keyEnd - 1);
-      p += IDENT.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+      const shown = keyName ? keyName(key) : key;
+      p += IDENT.test(shown) || shown === '{key}' ? `.${shown}` : `[${JSON.stringify(shown)}]`;
     }
   }
   return p;
@@ -40,9 +43,13 @@ function pathOf(raw: string, stack: readonly Frame[], depth: number): string {
  * JSON paths, without building the value tree (paths are built only for selected scalars).
  * Iterative (no recursion limit). Returns undefined on malformed input.
  */
-export function jsonScalars(raw: string, want: (start: number, end: number) => boolean = () => true): JsonScalar[] | undefined {
+export function jsonScalars(raw: string, want: (start: number, end: number) => boolean = () => true, keyName?: (key: string) => string): JsonScalar[] | undefined {
   const out: JsonScalar[] = [];
   const stack: Frame[] = [];
+  const at = (depth: number): { path: string; where: string } => {
+    const path = pathOf(raw, stack, depth);
+    return { path, where: keyName ? pathOf(raw, stack, depth, keyName) : path };
+  };
   let nextBackslash = raw.indexOf('\\');
   let i = 0;
   let sawRoot = false;
@@ -77,9 +84,9 @@ export function jsonScalars(raw: string, want: (start: number, end: number) => b
         top.keyEnd = j + 1;
         top.keyEscaped = escaped;
         top.expectKey = false;
-        if (want(i, j + 1)) out.push({ kind: 'key', start: i, end: j + 1, path: pathOf(raw, stack, stack.length - 1), escaped });
+        if (want(i, j + 1)) out.push({ kind: 'key', start: i, end: j + 1, ...at(stack.length - 1), escaped });
       } else if (want(i, j + 1)) {
-        out.push({ kind: 'string', start: i, end: j + 1, path: pathOf(raw, stack, stack.length), escaped });
+        out.push({ kind: 'string', start: i, end: j + 1, ...at(stack.length), escaped });
       }
       sawRoot = true;
       i = j + 1;
@@ -98,7 +105,7 @@ export function jsonScalars(raw: string, want: (start: number, end: number) => b
         if ((d >= 48 && d <= 57) || d === 46 || d === 101 || d === 69 || d === 43 || d === 45) j++;
         else break;
       }
-      if (want(i, j)) out.push({ kind: 'number', start: i, end: j, path: pathOf(raw, stack, stack.length), escaped: false });
+      if (want(i, j)) out.push({ kind: 'number', start: i, end: j, ...at(stack.length), escaped: false });
       sawRoot = true;
       i = j;
     } else if (raw.startsWith('true', i) || raw.startsWith('null', i)) {

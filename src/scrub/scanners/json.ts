@@ -1,8 +1,10 @@
-import { applyFindings, blocks, mutates } from '../actions.js';
+import { applyFindings, blocks, mutates, replacementFor } from '../actions.js';
+import { decodeJsonEscapes, escapeJsonString, rawAt } from '../decode.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
 import type { Finding, Match } from '../types.js';
 import type { ScrubResult } from './result.js';
-import { scrubText } from './text.js';
+import { storedNamer } from './json-path.js';
+import { scrubDecodedText } from './text.js';
 import { decodeJsonString, jsonScalars } from './json-tokens.js';
 
 export interface JsonScrubResult extends ScrubResult {
@@ -39,10 +41,6 @@ function firstQuick(quick: readonly Match[], pos: number): number {
   return lo;
 }
 
-function escapeForJsonString(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
-}
-
 /**
  * JSON bodies. A first pass scans the raw text as is (valid JSON without escapes holds every value
  * verbatim); only when it finds something are the strings, keys and numbers walked one by one,
@@ -50,20 +48,21 @@ function escapeForJsonString(s: string): string {
  * Numbers that hold a finding become strings (`4111…` → `"************1111"`).
  */
 export function scrubJson(set: DetectorSet, raw: string, opts: ScanOptions = {}): JsonScrubResult {
-  const gate = raw.includes('\\/') ? raw.replaceAll('\\/', '/') : raw;
-  const quick = set.match(gate, opts.context);
-  if (quick.length === 0) return { output: raw, findings: [], changed: false, blocked: false };
+  // Escapes hide values from the first pass (`alice\u0040example.com` has no `@`): gate on the decoded
+  // text, then map the first-pass matches back onto the raw text.
+  const gate = raw.includes('\\') ? decodeJsonEscapes(raw) : { text: raw };
+  const found = set.match(gate.text, opts.context);
+  if (found.length === 0) return { output: raw, findings: [], changed: false, blocked: false };
+  const quick = gate.map === undefined ? found : found.map((m) => ({ ...m, start: rawAt(gate, m.start), end: rawAt(gate, m.end) }));
 
-  const exact = gate === raw;
   let q = 0;
   // Only scalars a first-pass match touches are decoded and re-scanned (the walk visits them in order).
   const touched = (start: number, end: number): boolean => {
-    if (!exact) return true;
     while (q < quick.length && quick[q]!.end <= start) q++;
     return q < quick.length && quick[q]!.start < end;
   };
-  const scalars = jsonScalars(raw, touched);
-  if (scalars === undefined) return { ...scrubText(set, raw, opts), note: 'body is not valid JSON; scanned as text' };
+  const scalars = jsonScalars(raw, touched, storedNamer(set));
+  if (scalars === undefined) return { ...scrubDecodedText(set, raw, 'json', opts), note: 'body is not valid JSON; scanned as text with its escapes decoded' };
 
   const families = set.familiesOf(quick);
   const findings: Finding[] = [];
@@ -76,21 +75,21 @@ export function scrubJson(set: DetectorSet, raw: string, opts: ScanOptions = {})
     const base = isString ? s.start + 1 : s.start;
     const local = isString && !decoded ? reuse(quick, firstQuick(quick, s.start), base, s.end - 1) ?? set.match(text, { key: s.path }, families) : set.match(text, { key: s.path }, families);
     if (local.length === 0) continue;
-    const scanOpts: ScanOptions = { ...opts, location: { kind: 'json', path: s.path } };
+    const scanOpts: ScanOptions = { ...opts, location: { kind: 'json', path: s.where } };
     const localFindings = set.toFindings(text, local, scanOpts);
-    const toRaw = (m: Match | Finding): [number, number] => (decoded ? [decoded.map[m.start]!, decoded.map[m.end]!] : [base + m.start, base + m.end]);
-    const rawFindings = localFindings.map((f) => {
-      const [start, end] = toRaw(f);
-      return { ...f, start, end };
-    });
-    findings.push(...rawFindings);
+    const toRaw = (k: number): number => (decoded ? decoded.map[k]! : base + k);
+    for (const f of localFindings) findings.push({ ...f, start: toRaw(f.start), end: toRaw(f.end) });
     if (!mutates(localFindings)) continue;
-    const scrubbed = applyFindings(text, localFindings);
-    if (isString && !decoded) {
-      out += raw.slice(pos, base) + applyFindings(text, localFindings, escapeForJsonString);
-      pos = s.end - 1;
+    if (isString) {
+      // Only the value's own raw range is rewritten: the string's other escapes stay as sent.
+      for (const f of localFindings) {
+        const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
+        if (rep === undefined) continue;
+        out += raw.slice(pos, toRaw(f.start)) + escapeJsonString(rep);
+        pos = toRaw(f.end);
+      }
     } else {
-      out += raw.slice(pos, s.start) + JSON.stringify(scrubbed);
+      out += raw.slice(pos, s.start) + JSON.stringify(applyFindings(text, localFindings));
       pos = s.end;
     }
   }

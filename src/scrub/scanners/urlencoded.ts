@@ -1,55 +1,17 @@
-import { applyFindings, blocks, mutates } from '../actions.js';
+import { blocks, mutates, replacementFor } from '../actions.js';
+import { decodePercent, encodeFormComponent, rawAt } from '../decode.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
 import type { Finding, FindingLocation } from '../types.js';
+import { storedName } from './json-path.js';
 import type { ScrubResult } from './result.js';
-
-function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
 
 /**
  * Percent-decodes `raw[start, end)` (and `+` as space) with, for each decoded UTF-16 unit,
  * the raw offset it came from, so findings point into the undecoded body.
  */
 export function decodeComponent(raw: string, start: number, end: number): { text: string; at: (k: number) => number } {
-  const slice = raw.slice(start, end);
-  if (!slice.includes('%') && !slice.includes('+')) return { text: slice, at: (k) => start + k };
-  let text = '';
-  const map: number[] = [];
-  let i = start;
-  while (i < end) {
-    const c = raw.charCodeAt(i);
-    if (c === 37 && i + 2 < end && hexVal(raw.charCodeAt(i + 1)) >= 0 && hexVal(raw.charCodeAt(i + 2)) >= 0) {
-      const runStart = i;
-      const bytes: number[] = [];
-      while (i + 2 < end && raw.charCodeAt(i) === 37 && hexVal(raw.charCodeAt(i + 1)) >= 0 && hexVal(raw.charCodeAt(i + 2)) >= 0) {
-        bytes.push(hexVal(raw.charCodeAt(i + 1)) * 16 + hexVal(raw.charCodeAt(i + 2)));
-        i += 3;
-      }
-      const decoded = Buffer.from(bytes).toString('utf8');
-      let byteOffset = 0;
-      for (const ch of decoded) {
-        const cp = ch.codePointAt(0)!;
-        const at = Math.min(runStart + 3 * byteOffset, i - 3);
-        for (let u = 0; u < ch.length; u++) map.push(at);
-        text += ch;
-        byteOffset += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-      }
-      continue;
-    }
-    text += c === 43 ? ' ' : raw[i];
-    map.push(i);
-    i++;
-  }
-  map.push(end);
-  return { text, at: (k) => map[k]! };
-}
-
-function encodeFormComponent(s: string): string {
-  return encodeURIComponent(s).replace(/%20/g, '+');
+  const view = decodePercent(raw, start, end);
+  return { text: view.text, at: (k) => rawAt(view, k) };
 }
 
 /**
@@ -67,16 +29,24 @@ export function scrubUrlEncoded(set: DetectorSet, raw: string, kind: 'form' | 'q
     const eq = raw.indexOf('=', i);
     const hasValue = eq !== -1 && eq < amp;
     const nameEnd = hasValue ? eq : amp;
-    const name = decodeComponent(raw, i, nameEnd).text;
+    const nameView = decodeComponent(raw, i, nameEnd);
+    const name = nameView.text;
+    const field = storedName(set, name);
+    const location: FindingLocation = kind === 'form' ? { kind: 'form', field } : { kind: 'query', param: field };
     const valueStart = hasValue ? eq + 1 : amp;
-    if (amp > valueStart) {
-      const { text, at } = decodeComponent(raw, valueStart, amp);
-      const location: FindingLocation = kind === 'form' ? { kind: 'form', field: name } : { kind: 'query', param: name };
-      const local = set.scanText(text, { ...opts, context: { key: name }, location });
-      for (const f of local) findings.push({ ...f, start: at(f.start), end: at(f.end) });
-      if (mutates(local)) {
-        out += raw.slice(pos, valueStart) + encodeFormComponent(applyFindings(text, local));
-        pos = amp;
+    // The name too: `alice%40example.com=1`, or a field with no `=`, must not carry a value past the scan.
+    const parts = [nameView, ...(amp > valueStart ? [decodeComponent(raw, valueStart, amp)] : [])];
+    for (let p = 0; p < parts.length; p++) {
+      const { text, at } = parts[p]!;
+      if (text.length === 0) continue;
+      const local = set.scanText(text, { ...opts, ...(p === 1 ? { context: { key: name } } : {}), location });
+      for (const f of local) {
+        findings.push({ ...f, start: at(f.start), end: at(f.end) });
+        const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
+        if (rep === undefined) continue;
+        // Only the value's raw range is rewritten; the rest of the field stays encoded as sent.
+        out += raw.slice(pos, at(f.start)) + encodeFormComponent(rep);
+        pos = at(f.end);
       }
     }
     i = amp + 1;
