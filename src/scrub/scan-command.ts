@@ -7,7 +7,11 @@ import { scrubActionsSchema, type ScrubActions } from './config.js';
 import { compileDetectors, type DetectorSet } from './engine.js';
 import { scrubBody } from './scanners/body.js';
 import { scrubText } from './scanners/text.js';
+import { FindingTally } from './finding-tally.js';
 import type { Finding } from './types.js';
+
+/** Findings listed one per line on stderr; beyond it, counts by type (a body can hold millions). */
+const MAX_LISTED = 1000;
 
 export interface ScanIo {
   stdin: NodeJS.ReadableStream;
@@ -136,8 +140,11 @@ export async function runScanCommand(argv: string[], io: ScanIo): Promise<number
   const text = await readAll(input);
   const contentType = values['content-type'] ?? guessContentType(file, text);
   const r = scrubBody(set, text, contentType);
-  const lines = [`${r.findings.length} finding(s); ${r.summary.mode} mode${r.summary.note ? ` (${r.summary.note})` : ''}${r.blocked ? '; request would be BLOCKED' : ''}`];
-  for (const f of r.findings) lines.push(`  ${describe(f)}`);
+  const tally = new FindingTally(MAX_LISTED);
+  tally.add(r.findings);
+  const lines = [`${tally.total} finding(s); ${r.summary.mode} mode${r.summary.note ? ` (${r.summary.note})` : ''}${r.blocked ? '; request would be BLOCKED' : ''}`];
+  for (const f of tally.kept) lines.push(`  ${describe(f)}`);
+  if (tally.dropped > 0) lines.push(`  … ${tally.dropped} more not listed; by type: ${Object.entries(tally.counts()).map(([t, n]) => `${t}=${n}`).join(' ')}`);
   await write(io.stderr, lines.join('\n') + '\n');
   await write(io.stdout, r.output.endsWith('\n') || r.output.length === 0 ? r.output : r.output + '\n');
   return r.findings.length > 0 ? 1 : 0;
