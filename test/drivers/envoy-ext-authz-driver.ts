@@ -2,6 +2,36 @@ import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { loadServiceProtos } from '../../src/proto/load.js';
 import type { CheckRequest, CheckResponse } from '../../src/proto/gen/envoy/service/auth/v3/external_auth.js';
+import { fromProtoStruct, type ProtoStruct } from './proto-struct.js';
+import { statusNumber } from './envoy-ext-proc-driver.js';
+
+type Headers = Array<[string, string]>;
+
+/** The downstream connection as ext_authz reads it (check_request_utils.cc setAttrContextPeer). */
+export interface DownstreamConnection {
+  sourceAddress: string;
+  sourcePort: number;
+  destinationAddress?: string;
+  destinationPort?: number;
+  /** Principal of the verified client certificate (URI SAN[0] → DNS SAN[0] → Subject); absent without one. */
+  peerPrincipal?: string;
+  /** Principal of the listener's own certificate, when the connection is TLS. */
+  localPrincipal?: string;
+}
+
+/** What the ext_authz filter did with the request (ext_authz.cc Filter::onComplete). */
+export interface AuthzFilterResult {
+  status: 'ok' | 'denied' | 'error';
+  /** The request headers after the OK response was applied (set/append in order, then removals). */
+  headers: Headers;
+  /** The local reply Envoy sends for a denial or an error. */
+  localReply?: { status: number; headers: Headers; body: string };
+  /** `dynamic_metadata` of the response, stored under `envoy.filters.http.ext_authz` (empty when none). */
+  dynamicMetadata: Record<string, unknown>;
+  /** Mutations ext_authz.cc refused to apply (removing `:`-headers or `host`). */
+  ignored: string[];
+  raw?: CheckResponse;
+}
 
 /** An outbound HTTP request as it reaches the Envoy egress gateway. */
 export interface GatewayRequest {
@@ -29,6 +59,8 @@ export interface CheckOutcome {
   /** Headers Envoy would set on the upstream request (OK) or on the local reply (denied). */
   headers: Record<string, string>;
   headersToRemove: string[];
+  /** `dynamic_metadata` (Struct) as plain JSON: what Envoy stores under `envoy.filters.http.ext_authz`. */
+  dynamicMetadata: Record<string, unknown>;
   /** HTTP status Envoy would send for a denial (403 when unset, as Envoy does). */
   httpStatus?: number;
   body?: string;
@@ -96,6 +128,55 @@ export class EnvoyExtAuthzDriver {
     } as CheckRequest;
   }
 
+  /**
+   * Builds the CheckRequest from the header map the HCM produced, the way check_request_utils.cc createHttpCheck does:
+   * lower-case keys with pseudo-headers, repeated headers joined with ",", `host` = `:authority`, `path` with query,
+   * `source.principal` only when the connection presented a verified client certificate.
+   */
+  buildCheckRequestFromHeaders(headers: Headers, conn: DownstreamConnection, opts: { encodeRawHeaders?: boolean; contextExtensions?: Record<string, string>; protocol?: string } = {}): CheckRequest {
+    const map: Record<string, string> = {};
+    for (const [k, v] of headers) {
+      const key = k.toLowerCase();
+      map[key] = key in map ? `${map[key]},${v}` : v;
+    }
+    const now = Date.now();
+    const peer = (address: string, port: number, principal: string | undefined) => ({ address: { socket_address: { address, port_value: port } }, ...(principal ? { principal } : {}) });
+    const http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']> = {
+      id: String(this.streamId++),
+      method: map[':method'] ?? '',
+      path: map[':path'] ?? '',
+      host: map[':authority'] ?? '',
+      scheme: map[':scheme'] ?? '',
+      size: map['content-length'] ?? '0',
+      protocol: opts.protocol ?? 'HTTP/1.1',
+    };
+    if (opts.encodeRawHeaders) http.header_map = { headers: Object.entries(map).map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) };
+    else http.headers = map;
+    return {
+      attributes: {
+        source: peer(conn.sourceAddress, conn.sourcePort, conn.peerPrincipal),
+        destination: peer(conn.destinationAddress ?? '10.0.0.2', conn.destinationPort ?? 10000, conn.localPrincipal),
+        request: { time: { seconds: String(Math.floor(now / 1000)), nanos: (now % 1000) * 1e6 }, http },
+        context_extensions: opts.contextExtensions ?? {},
+      },
+    } as CheckRequest;
+  }
+
+  /**
+   * Runs the ext_authz filter over a header map: Check, then ext_authz.cc Filter::onComplete. A transport failure or
+   * a gRPC error is an Error: `status_on_error` (default 403) unless `failureModeAllow`.
+   */
+  async filter(headers: Headers, conn: DownstreamConnection, cfg: { statusOnError?: number; failureModeAllow?: boolean; timeoutMs?: number; encodeRawHeaders?: boolean } = {}): Promise<AuthzFilterResult> {
+    let res: CheckResponse;
+    try {
+      res = await this.checkRaw(this.buildCheckRequestFromHeaders(headers, conn, { encodeRawHeaders: cfg.encodeRawHeaders }), cfg.timeoutMs ?? 5000);
+    } catch {
+      if (cfg.failureModeAllow) return { status: 'ok', headers, dynamicMetadata: {}, ignored: [] };
+      return { status: 'error', headers, localReply: { status: cfg.statusOnError ?? 403, headers: [], body: '' }, dynamicMetadata: {}, ignored: [] };
+    }
+    return applyCheckResponse(headers, res);
+  }
+
   check(req: GatewayRequest): Promise<CheckOutcome> {
     return this.checkRaw(this.buildCheckRequest(req)).then(interpret);
   }
@@ -114,14 +195,97 @@ export class EnvoyExtAuthzDriver {
 
 function interpret(res: CheckResponse): CheckOutcome {
   const code = res.status?.code ?? 0;
+  const dynamicMetadata = dynamicMetadataOf(res);
   if (code === 0) {
     const headers: Record<string, string> = {};
     for (const h of res.ok_response?.headers ?? []) if (h.header?.key) headers[h.header.key] = h.header.value ?? '';
-    return { allowed: true, grpcStatus: 0, headers, headersToRemove: res.ok_response?.headers_to_remove ?? [], raw: res };
+    return { allowed: true, grpcStatus: 0, headers, headersToRemove: res.ok_response?.headers_to_remove ?? [], dynamicMetadata, raw: res };
   }
   const denied = res.denied_response;
   const headers: Record<string, string> = {};
   for (const h of denied?.headers ?? []) if (h.header?.key) headers[h.header.key] = h.header.value ?? '';
   const status = denied?.status?.code;
-  return { allowed: false, grpcStatus: code, headers, headersToRemove: [], httpStatus: status ? (HTTP_STATUS[status] ?? 403) : 403, body: denied?.body, raw: res };
+  return { allowed: false, grpcStatus: code, headers, headersToRemove: [], dynamicMetadata, httpStatus: status ? (HTTP_STATUS[status] ?? 403) : 403, body: denied?.body, raw: res };
+}
+
+/** ext_authz_grpc_impl.cc onSuccess: the deprecated ok_response.dynamic_metadata wins over the outer field. */
+function dynamicMetadataOf(res: CheckResponse): Record<string, unknown> {
+  const inner = (res.ok_response as { dynamic_metadata?: ProtoStruct } | undefined)?.dynamic_metadata;
+  const outer = (res as { dynamic_metadata?: ProtoStruct }).dynamic_metadata;
+  return fromProtoStruct(inner ?? outer);
+}
+
+type MutationAction = 'set' | 'add' | 'append' | 'add_if_absent' | 'overwrite_if_exists';
+
+/** ext_authz_grpc_impl.cc toHeaderMutationAction for request headers: `append` (deprecated) wins, else `append_action`. */
+function actionOf(h: { append?: { value?: boolean }; append_action?: string | number }): MutationAction {
+  if (h.append !== undefined) return h.append.value ? 'append' : 'set';
+  switch (h.append_action ?? 'APPEND_IF_EXISTS_OR_ADD') {
+    case 'ADD_IF_ABSENT':
+    case 1:
+      return 'add_if_absent';
+    case 'OVERWRITE_IF_EXISTS_OR_ADD':
+    case 2:
+      return 'set';
+    case 'OVERWRITE_IF_EXISTS':
+    case 3:
+      return 'overwrite_if_exists';
+    default:
+      return 'add';
+  }
+}
+
+/**
+ * ext_authz.cc Filter::onComplete. OK: the header mutations in order (append only to an existing header, joined with
+ * ","), then headers_to_remove LAST (`:`-headers and `host` are not removable: HeaderUtility::isRemovableHeader), and
+ * dynamic_metadata stored under `envoy.filters.http.ext_authz`. Denied: a local reply with denied_response.status
+ * (403 when unset), its headers and body.
+ */
+export function applyCheckResponse(headers: Headers, res: CheckResponse): AuthzFilterResult {
+  const code = res.status?.code ?? 0;
+  const dynamicMetadata = dynamicMetadataOf(res);
+  if (code !== 0) {
+    const denied = res.denied_response;
+    const status = statusNumber(denied?.status?.code) || 403;
+    const replyHeaders: Headers = (denied?.headers ?? []).filter((h) => h.header?.key).map((h) => [h.header!.key!.toLowerCase(), h.header!.value ?? '']);
+    return { status: 'denied', headers, localReply: { status, headers: replyHeaders, body: denied?.body ?? '' }, dynamicMetadata, ignored: [], raw: res };
+  }
+  let out = headers.slice();
+  const ignored: string[] = [];
+  for (const h of res.ok_response?.headers ?? []) {
+    const key = (h.header?.key ?? '').toLowerCase();
+    const value = h.header?.value ?? '';
+    if (!key) continue;
+    const exists = out.some(([k]) => k === key);
+    switch (actionOf(h as never)) {
+      case 'set':
+        out = [...out.filter(([k]) => k !== key), [key, value]];
+        break;
+      case 'add':
+        out.push([key, value]);
+        break;
+      case 'add_if_absent':
+        if (!exists) out.push([key, value]);
+        break;
+      case 'overwrite_if_exists':
+        if (exists) out = [...out.filter(([k]) => k !== key), [key, value]];
+        break;
+      case 'append':
+        // ext_authz.cc: "appending" a header that does not exist is dropped; an existing one gets ",value".
+        if (exists) {
+          const i = out.findIndex(([k]) => k === key);
+          out[i] = [key, `${out[i]![1]},${value}`];
+        } else ignored.push(`append ${key}`);
+        break;
+    }
+  }
+  for (const name of res.ok_response?.headers_to_remove ?? []) {
+    const key = name.toLowerCase();
+    if (key.startsWith(':') || key === 'host') {
+      ignored.push(`remove ${key}`);
+      continue;
+    }
+    out = out.filter(([k]) => k !== key);
+  }
+  return { status: 'ok', headers: out, dynamicMetadata, ignored, raw: res };
 }
