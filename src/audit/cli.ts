@@ -25,8 +25,10 @@ Options:
 
 const verifyHelp = `Usage: tollgate audit verify [--data DIR]
 
-Checks the audit log's hash chain in DIR/audit (default ./data/audit). Exits 0 when intact; otherwise
-prints the first broken record (segment file, line, seq, reason) and exits 1.`;
+Checks the audit log's hash chain in DIR/audit (default ./data/audit), streaming (bounded memory whatever
+the size of a segment or record). Exits 0 when intact; otherwise prints the first broken record (segment
+file, line, seq, reason) and exits 1. Segments that recovery quarantined (DIR/audit/quarantine) are
+checked in their place in the chain; each is named with its first damaged line, and also exits 1.`;
 
 const exportHelp = `Usage: tollgate audit export --since 24h|ISO [--until 24h|ISO] [--format jsonl] [--data DIR]
 
@@ -87,9 +89,14 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
 async function verify(dir: string, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
   const report = await verifyAuditDir(dir);
   for (const note of report.notes) say(`note: ${note}`);
+  for (const q of report.quarantined ?? []) complain(`${dir}: QUARANTINED (kept whole, set aside by recovery) ${formatBreak(q)}`);
   if (!report.ok && report.broken) {
     complain(`${dir}: BROKEN at ${formatBreak(report.broken)}`);
     complain(`(${report.records} records verified before it)`);
+    return 1;
+  }
+  if (!report.ok) {
+    complain(`${dir}: the chain verifies around ${report.quarantined?.length ?? 0} quarantined segment(s) (${report.records} records); inspect them, then keep them with the evidence`);
     return 1;
   }
   const range = report.first_seq !== undefined && report.last_seq !== undefined && report.last_seq >= report.first_seq ? `, seq ${report.first_seq}..${report.last_seq}` : '';

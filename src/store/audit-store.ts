@@ -1,15 +1,20 @@
+import type { TruncationMarks } from '../audit/record-limit.js';
 import type { EgressEvent } from '../events/types.js';
 
 /**
  * One audit record: an egress event plus its position in the log and its place in the hash chain.
  * `hash` = SHA-256(prev_hash + canonical JSON of the record without `hash`); see `src/audit/chain.ts`.
  */
-export type AuditRecord = EgressEvent & {
-  /** Position in the log: 1, 2, 3, ... across segments and restarts, never reused. */
-  seq: number;
-  prev_hash: string;
-  hash: string;
-};
+export type AuditRecord = EgressEvent &
+  TruncationMarks & {
+    /** Position in the log: 1, 2, 3, ... across segments and restarts, never reused. */
+    seq: number;
+    prev_hash: string;
+    hash: string;
+    /** Set on a query answer for a record too long to read back whole (stored before the size cap): its size and the members left out. */
+    stored_bytes?: number;
+    omitted?: Record<string, number>;
+  };
 
 export type AuditKind = EgressEvent['kind'];
 export type AuditVerdict = Extract<EgressEvent, { kind: 'decision' }>['verdict'];
@@ -64,6 +69,38 @@ export interface AuditVerifyReport {
   broken?: AuditBreak;
   /** Facts that are not failures: the chain starts after retention removed older segments, a torn tail awaiting recovery. */
   notes: string[];
+  /** Damaged segments recovery set aside (each fails the verification); present only when there are some. */
+  quarantined?: AuditBreak[];
+}
+
+/** A damaged segment kept whole in quarantine: where it is, what it was, and its first damaged line. */
+export interface QuarantinedSegment extends AuditBreak {
+  /** The name it had in the log. */
+  original: string;
+  quarantined_at: string;
+  bytes: number;
+  /** Intact records before the damage (still returned by queries). */
+  records_kept: number;
+}
+
+/** The audit log's health, for `/v1/audit/status`, readiness and metrics. */
+export interface AuditStoreStatus {
+  quarantined: QuarantinedSegment[];
+  /** Sealed segments found damaged at open (left in place). */
+  damaged: AuditBreak[];
+  /** The last append failed (disk full, I/O error); cleared by the next that succeeds. */
+  appends_failing: boolean;
+  failing_since?: string;
+  last_error?: string;
+  append_failures: number;
+  records_truncated: number;
+  records_stubbed: number;
+  last_seq: number;
+}
+
+export interface AuditQueryOptions {
+  /** Stops the query (it rejects with the signal's reason), e.g. when the HTTP client went away. */
+  signal?: AbortSignal;
 }
 
 /** A malformed or foreign cursor; the API answers 400. */
@@ -81,9 +118,9 @@ export class InvalidCursorError extends Error {
 export interface AuditStore {
   /** Resolves only once every record is durable (fsynced); only then can `query` return it. Rejects and writes nothing readable on failure. */
   append(events: readonly EgressEvent[]): Promise<void>;
-  query(q: AuditQuery): Promise<AuditPage>;
+  query(q: AuditQuery, opts?: AuditQueryOptions): Promise<AuditPage>;
   /** Checks the whole hash chain of what is durable now. */
   verify(): Promise<AuditVerifyReport>;
-  /** Waits for pending appends, then releases files/connections. */
+  /** Stops running queries, waits for pending appends, then releases files/connections. */
   close(): Promise<void>;
 }

@@ -1,12 +1,25 @@
-import { mkdir, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson, hashCanonical, headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
+import { hashCanonical, headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
+import { boundEvent } from '../../audit/record-limit.js';
 import { verifyAuditDir } from '../../audit/verify.js';
 import type { EgressEvent } from '../../events/types.js';
 import { compileAuditFilter, compileLinePrefilter, overlapsTime } from '../audit-filter.js';
-import { InvalidCursorError, type AuditPage, type AuditQuery, type AuditRecord, type AuditStore, type AuditVerifyReport } from '../audit-store.js';
-import { loadIndex, saveIndex, scanSegment, type SegmentInfo } from './audit-index.js';
-import { linesBackward, listSegments, segmentName } from './audit-segment-file.js';
+import {
+  InvalidCursorError,
+  type AuditBreak,
+  type AuditPage,
+  type AuditQuery,
+  type AuditQueryOptions,
+  type AuditRecord,
+  type AuditStore,
+  type AuditStoreStatus,
+  type AuditVerifyReport,
+  type QuarantinedSegment,
+} from '../audit-store.js';
+import { loadIndex, saveIndex, scanSegment, type SegmentInfo, type SegmentScan } from './audit-index.js';
+import { linesBackward, listSegments, QUARANTINE_DIR, quarantineName, readOversizedLine, segmentName } from './audit-segment-file.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 export interface EmbeddedAuditOptions {
   /** The data directory; segments live in `<dataDir>/audit/`. */
@@ -28,12 +41,16 @@ export interface EmbeddedAuditOptions {
   onWarn?: (message: string) => void;
 }
 
-/** What opening the store repaired after a crash. */
+/** What opening the store repaired after a crash, or set aside as damaged. */
 export interface AuditRecovery {
   segment: string;
-  action: 'truncated_torn_tail' | 'completed_last_line' | 'removed_torn_segment';
+  action: 'truncated_torn_tail' | 'completed_last_line' | 'removed_torn_segment' | 'quarantined';
   bytes: number;
   lines: number;
+  /** For `quarantined`: the first damaged line, why, and where the segment now is. */
+  line?: number;
+  reason?: AuditBreak['reason'];
+  moved_to?: string;
 }
 
 export interface AuditStoreStats {
@@ -44,6 +61,14 @@ export interface AuditStoreStats {
   bytes: number;
   segments: number;
   last_seq: number;
+  records_truncated: number;
+  records_stubbed: number;
+  append_failures: number;
+}
+
+/** The sidecar written next to a quarantined segment: why it was set aside, and its intact prefix (still queryable). */
+interface QuarantineNote extends QuarantinedSegment {
+  prefix: SegmentInfo;
 }
 
 interface Active {
@@ -83,7 +108,14 @@ export class EmbeddedAuditStore implements AuditStore {
   private maintenanceDue = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly counters = { appends: 0, records: 0, commits: 0, fsyncs: 0, bytes: 0 };
+  private readonly counters = { appends: 0, records: 0, commits: 0, fsyncs: 0, bytes: 0, records_truncated: 0, records_stubbed: 0, append_failures: 0 };
+  private readonly quarantined: QuarantineNote[] = [];
+  /** Sealed segments found damaged when rescanned at open; left in place (their successors link to them). */
+  private readonly damaged: AuditBreak[] = [];
+  private failing: { since: number; error: string } | undefined;
+  /** Aborted by `close()`: every running query stops reading. */
+  private readonly closing = new AbortController();
+  private readonly queries = new Set<Promise<unknown>>();
 
   private constructor(opts: EmbeddedAuditOptions) {
     this.dir = join(opts.dataDir, 'audit');
@@ -104,7 +136,7 @@ export class EmbeddedAuditStore implements AuditStore {
     }
   }
 
-  /** Opens (or creates) the store, repairing a torn tail left by a crash; see `recovery`. */
+  /** Opens (or creates) the store: cuts a torn tail left by a crash, quarantines a damaged active segment; see `recovery`. */
   static async open(opts: EmbeddedAuditOptions): Promise<EmbeddedAuditStore> {
     const store = new EmbeddedAuditStore(opts);
     try {
@@ -126,29 +158,43 @@ export class EmbeddedAuditStore implements AuditStore {
     });
   }
 
-  async query(q: AuditQuery): Promise<AuditPage> {
+  query(q: AuditQuery, opts: AuditQueryOptions = {}): Promise<AuditPage> {
+    if (this.closed) return Promise.reject(new Error('audit store is closed'));
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.closing.signal]) : this.closing.signal;
+    const run = this.runQuery(q, signal);
+    this.queries.add(run);
+    void run.finally(() => this.queries.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  private async runQuery(q: AuditQuery, signal: AbortSignal): Promise<AuditPage> {
     const limit = Math.min(Math.max(Math.trunc(q.limit ?? 100), 1), 1000);
     const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const filter = compileAuditFilter(q);
     const prefilter = compileLinePrefilter(q);
     const timeFiltered = q.since !== undefined || q.until !== undefined;
     // A snapshot: only bytes that were fsynced before the query started are read.
-    const segments = [...this.sealed, { ...this.active.info }].reverse();
+    const segments = [...this.sealed, ...this.quarantined.map((n) => n.prefix), { ...this.active.info }].sort((x, y) => x.first_seq - y.first_seq).reverse();
     const found: Array<{ record: AuditRecord; segment: number; start: number }> = [];
     scan: for (const seg of segments) {
       if (seg.last_seq < seg.first_seq) continue;
       if (cursor && seg.first_seq >= cursor.seq) continue;
       if (timeFiltered && !overlapsTime(q, seg.min_time, seg.max_time)) continue;
       const end = cursor && cursor.segment === seg.first_seq ? Math.min(seg.bytes, cursor.offset) : seg.bytes;
+      const path = join(this.dir, seg.file);
       try {
-        for await (const line of linesBackward(join(this.dir, seg.file), end)) {
+        for await (const line of linesBackward(path, end, 0, { signal })) {
           if (line.start === 0) break;
-          if (prefilter && !prefilter(line.text)) continue;
           let record: AuditRecord;
-          try {
-            record = JSON.parse(line.text) as AuditRecord;
-          } catch {
-            continue;
+          if (line.oversized) {
+            record = await oversizedStub(path, line.start, line.oversized.end, signal);
+          } else {
+            if (prefilter && !prefilter(line.text)) continue;
+            try {
+              record = JSON.parse(line.text) as AuditRecord;
+            } catch {
+              continue;
+            }
           }
           if (cursor && record.seq >= cursor.seq) continue;
           if (!filter(record)) continue;
@@ -172,10 +218,13 @@ export class EmbeddedAuditStore implements AuditStore {
     return verifyAuditDir(this.dir, { limits: new Map([[this.active.info.file, this.active.info.bytes]]) });
   }
 
+  /** Stops running queries (they reject), waits for pending appends, then releases the files. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.closing.abort(new AuditStoreClosedError());
+    await Promise.allSettled([...this.queries]);
     while (this.draining || this.scheduled || this.pending.length > 0) {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
@@ -185,6 +234,20 @@ export class EmbeddedAuditStore implements AuditStore {
 
   stats(): AuditStoreStats {
     return { ...this.counters, segments: this.sealed.length + 1, last_seq: this.active.info.last_seq };
+  }
+
+  /** What an operator must know: quarantined or damaged segments, failing appends, records cut to size. */
+  status(): AuditStoreStatus {
+    return {
+      quarantined: this.quarantined.map(({ prefix: _prefix, ...q }) => q),
+      damaged: [...this.damaged],
+      appends_failing: this.failing !== undefined,
+      ...(this.failing ? { failing_since: new Date(this.failing.since).toISOString(), last_error: this.failing.error } : {}),
+      append_failures: this.counters.append_failures,
+      records_truncated: this.counters.records_truncated,
+      records_stubbed: this.counters.records_stubbed,
+      last_seq: this.active.info.last_seq,
+    };
   }
 
   /** Runs age rotation and retention now (they also run every `maintenanceIntervalMs` and after each rotation). */
@@ -199,48 +262,43 @@ export class EmbeddedAuditStore implements AuditStore {
 
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
+    await this.loadQuarantine();
     const index = await loadIndex(this.dir);
     const files = await listSegments(this.dir);
-    let active: SegmentInfo | undefined;
-    while (files.length > 0 && !active) {
-      const file = files[files.length - 1]!;
+    let last: { file: string; scan: SegmentScan } | undefined;
+    while (files.length > 0 && !last) {
+      const file = files.pop()!;
       const path = join(this.dir, file);
       const scan = await scanSegment(path, file);
-      if (!scan.header) {
-        // Only the header had been written when the process died: nothing in it was ever acknowledged.
+      if (scan.tornHeader || scan.size === 0) {
+        // Only part of the header had been written when the process died: nothing in it was ever acknowledged.
         await rm(path, { force: true });
         this.noteRecovery({ segment: file, action: 'removed_torn_segment', bytes: scan.size, lines: 1 });
-        files.pop();
         continue;
       }
-      if (scan.goodEnd < scan.size || scan.missingNewline) {
-        const fh = await open(path, 'r+');
-        try {
-          if (scan.goodEnd < scan.size) {
-            await fh.truncate(scan.goodEnd);
-            this.noteRecovery({ segment: file, action: 'truncated_torn_tail', bytes: scan.size - scan.goodEnd, lines: scan.trailingBadLines });
-          }
-          if (scan.missingNewline) {
-            await fh.write('\n', scan.goodEnd);
-            this.noteRecovery({ segment: file, action: 'completed_last_line', bytes: 1, lines: 0 });
-          }
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-      }
-      active = scan.info;
-      files.pop();
+      last = { file, scan };
     }
     for (const file of files) {
       const known = index.get(file);
       const size = (await stat(join(this.dir, file))).size;
-      const info = known && known.bytes === size ? known : (await scanSegment(join(this.dir, file), file)).info;
+      let info = known && known.bytes === size ? known : undefined;
+      if (!info) {
+        const scan = await scanSegment(join(this.dir, file), file);
+        info = { ...scan.info, bytes: size };
+        if (scan.damage) {
+          this.damaged.push({ segment: file, ...scan.damage });
+          this.warn(`audit: sealed segment ${file} is damaged at line ${scan.damage.line} (${scan.damage.reason}); left in place, run tollgate audit verify`);
+        }
+      }
       info.sealed ??= info.max_time ?? info.created;
       this.sealed.push(info);
     }
-    if (active) {
-      this.active = { info: active, fh: await open(join(this.dir, active.file), 'r+'), dirty: false };
+    if (last?.scan.damage) {
+      const from = await this.quarantine(last.file, last.scan);
+      this.active = await this.createSegment(from.last_seq + 1, from.last_hash, this.now());
+    } else if (last) {
+      await this.repairTail(last.file, last.scan);
+      this.active = { info: last.scan.info, fh: await open(join(this.dir, last.file), 'r+'), dirty: false };
     } else {
       const prev = this.sealed.at(-1);
       this.active = await this.createSegment(prev ? prev.last_seq + 1 : 1, prev?.last_hash ?? ZERO_HASH, this.now());
@@ -250,9 +308,83 @@ export class EmbeddedAuditStore implements AuditStore {
     this.schedule();
   }
 
+  /** Cuts a torn tail (an incomplete last line after a crash) and completes a record that lost only its newline. */
+  private async repairTail(file: string, scan: SegmentScan): Promise<void> {
+    if (!scan.torn && !scan.missingNewline) return;
+    const fh = await open(join(this.dir, file), 'r+');
+    try {
+      if (scan.torn) {
+        await fh.truncate(scan.goodEnd);
+        this.noteRecovery({ segment: file, action: 'truncated_torn_tail', bytes: scan.torn.bytes, lines: scan.torn.lines });
+      }
+      if (scan.missingNewline) {
+        await fh.write('\n', scan.goodEnd);
+        this.noteRecovery({ segment: file, action: 'completed_last_line', bytes: 1, lines: 0 });
+      }
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Sets a damaged active segment aside whole (renamed into `quarantine/`, never cut or deleted) and returns where the
+   * chain goes on: its intact prefix, or the previous segment when even the header is damaged.
+   */
+  private async quarantine(file: string, scan: SegmentScan): Promise<{ last_seq: number; last_hash: string }> {
+    const damage = scan.damage!;
+    const at = this.now();
+    const name = quarantineName(at, file);
+    const qdir = join(this.dir, QUARANTINE_DIR);
+    await mkdir(qdir, { recursive: true });
+    const prev = this.sealed.at(-1);
+    const nameSeq = Number(/(\d{16})/.exec(file)?.[1] ?? '1');
+    const from = scan.header ? scan.info : prev ? { last_seq: prev.last_seq, last_hash: prev.last_hash } : { last_seq: nameSeq - 1, last_hash: ZERO_HASH };
+    const note: QuarantineNote = {
+      segment: `${QUARANTINE_DIR}/${name}`,
+      original: file,
+      line: damage.line,
+      ...(damage.seq !== undefined ? { seq: damage.seq } : {}),
+      reason: damage.reason,
+      message: damage.message,
+      quarantined_at: new Date(at).toISOString(),
+      bytes: scan.size,
+      records_kept: scan.header ? Math.max(0, scan.info.last_seq - scan.info.first_seq + 1) : 0,
+      prefix: { ...scan.info, file: `${QUARANTINE_DIR}/${name}`, bytes: scan.goodEnd, sealed: at },
+    };
+    // The note first: a crash before the rename leaves the segment in place, found damaged and quarantined again.
+    await writeFileAtomic(join(qdir, `${name}.json`), `${JSON.stringify(note)}\n`);
+    await rename(join(this.dir, file), join(qdir, name));
+    await fsyncDir(qdir);
+    await fsyncDir(this.dir);
+    this.quarantined.push(note);
+    this.noteRecovery({ segment: file, action: 'quarantined', bytes: scan.size, lines: 0, line: damage.line, reason: damage.reason, moved_to: note.segment });
+    return from;
+  }
+
+  /** Quarantined segments from earlier runs, from their notes (a note without its segment is a quarantine that never happened). */
+  private async loadQuarantine(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.dir, QUARANTINE_DIR));
+    } catch {
+      return;
+    }
+    for (const n of names.filter((x) => x.endsWith('.json')).sort()) {
+      if (!names.includes(n.slice(0, -5))) continue;
+      try {
+        this.quarantined.push(JSON.parse(await readFile(join(this.dir, QUARANTINE_DIR, n), 'utf8')) as QuarantineNote);
+      } catch (err) {
+        this.warn(`audit: unreadable quarantine note ${n}: ${(err as Error).message}`);
+      }
+    }
+  }
+
   private noteRecovery(r: AuditRecovery): void {
     this.recovery.push(r);
-    this.warn(`audit recovery: ${r.action.replaceAll('_', ' ')} in ${r.segment} (${r.bytes} bytes, ${r.lines} lines)`);
+    if (r.action === 'quarantined') {
+      this.warn(`audit recovery: ${r.segment} is damaged at line ${r.line} (${r.reason?.replaceAll('_', ' ')}); kept whole as ${r.moved_to}, a new segment continues the chain`);
+    } else this.warn(`audit recovery: ${r.action.replaceAll('_', ' ')} in ${r.segment} (${r.bytes} bytes, ${r.lines} lines)`);
   }
 
   private schedule(): void {
@@ -285,8 +417,12 @@ export class EmbeddedAuditStore implements AuditStore {
       try {
         await this.commit(events);
         this.counters.records += events.length;
+        this.failing = undefined;
         for (const p of group) p.resolve();
       } catch (err) {
+        this.counters.append_failures++;
+        this.failing ??= { since: this.now(), error: '' };
+        this.failing.error = (err as Error).message;
         for (const p of group) p.reject(err);
       }
     }
@@ -309,13 +445,28 @@ export class EmbeddedAuditStore implements AuditStore {
     let prev = info.last_hash;
     let minTime = info.min_time;
     let maxTime = info.max_time;
-    let text = '';
+    // Joined into buffers of about 1 MiB: a group of large records must not become one string past V8's limit.
+    const bufs: Buffer[] = [];
+    let parts: string[] = [];
+    let partChars = 0;
+    const cut: string[] = [];
     for (const e of events) {
       // Stored as its canonical JSON plus the hash: one serialization per record serves both the hash and the line.
-      const canonical = canonicalJson({ ...e, seq, prev_hash: prev });
+      const bounded = boundEvent(e, { seq, prev_hash: prev });
+      if (bounded.outcome !== 'whole') cut.push(`${bounded.outcome} seq ${seq}${e.decision_id ? ` (decision ${String(e.decision_id).slice(0, 64)})` : ''}`);
+      if (bounded.outcome === 'truncated') this.counters.records_truncated++;
+      if (bounded.outcome === 'stub') this.counters.records_stubbed++;
+      const canonical = bounded.canonical;
       const hash = hashCanonical(prev, canonical);
-      text += `${canonical.slice(0, -1)},"hash":"${hash}"}\n`;
-      const t = Date.parse(e.time);
+      const line = `${canonical.slice(0, -1)},"hash":"${hash}"}\n`;
+      parts.push(line);
+      partChars += line.length;
+      if (partChars >= 1 << 20) {
+        bufs.push(Buffer.from(parts.join('')));
+        parts = [];
+        partChars = 0;
+      }
+      const t = Date.parse(bounded.event.time);
       if (Number.isFinite(t)) {
         if (minTime === null || t < minTime) minTime = t;
         if (maxTime === null || t > maxTime) maxTime = t;
@@ -323,13 +474,18 @@ export class EmbeddedAuditStore implements AuditStore {
       prev = hash;
       seq++;
     }
-    const buf = Buffer.from(text);
+    if (parts.length) bufs.push(Buffer.from(parts.join('')));
+    if (cut.length) this.warn(`audit: ${cut.length} record(s) over the size limit stored cut down: ${cut.slice(0, 5).join(', ')}${cut.length > 5 ? ', ...' : ''}`);
     if (a.dirty) {
       await a.fh.truncate(info.bytes);
       a.dirty = false;
     }
+    let written = 0;
     try {
-      await writeFully(a.fh, buf, info.bytes);
+      for (const buf of bufs) {
+        await writeFully(a.fh, buf, info.bytes + written);
+        written += buf.length;
+      }
       await a.fh.datasync();
     } catch (err) {
       a.dirty = true;
@@ -337,10 +493,10 @@ export class EmbeddedAuditStore implements AuditStore {
     }
     this.counters.fsyncs++;
     this.counters.commits++;
-    this.counters.bytes += buf.length;
+    this.counters.bytes += written;
     info.last_seq = seq - 1;
     info.last_hash = prev;
-    info.bytes += buf.length;
+    info.bytes += written;
     info.min_time = minTime;
     info.max_time = maxTime;
   }
@@ -427,6 +583,20 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await dh.close();
   }
+}
+
+/** A running query stopped because the store is closing. */
+export class AuditStoreClosedError extends Error {
+  constructor() {
+    super('audit store is closing');
+    this.name = 'AbortError';
+  }
+}
+
+/** A record too long to hold (written before records were capped) as a stub: its small top-level members, marked. */
+async function oversizedStub(path: string, start: number, end: number, signal: AbortSignal): Promise<AuditRecord> {
+  const o = await readOversizedLine(path, start, end, signal);
+  return { ...(o.members as unknown as AuditRecord), truncated: true, stored_bytes: o.bytes, omitted: o.omitted };
 }
 
 interface CursorPosition {
