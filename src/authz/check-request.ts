@@ -1,4 +1,5 @@
 import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
+import { redactPath } from '../scrub/path.js';
 
 /** The parts of a CheckRequest Tollgate decides on, read exactly where Envoy puts them. */
 export interface CheckFacts {
@@ -53,8 +54,7 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
   };
 }
 
-/** Path without its query string, for audit records (queries often carry tokens). */
+/** Path for audit records: no query (queries carry tokens), and no segment that holds a detected or opaque value. */
 export function pathForAudit(path: string): string {
-  const q = path.search(/[?#]/);
-  return (q === -1 ? path : path.slice(0, q)).slice(0, 512);
+  return redactPath(path);
 }

@@ -1,0 +1,108 @@
+import { decodePercent } from './decode.js';
+import { compileDetectors, type DetectorSet } from './engine.js';
+import { charClasses, shannonEntropy } from './validators/entropy.js';
+
+/** Every detector, whatever a policy enables: what may be stored is stricter than what is scrubbed. */
+let shared: DetectorSet | undefined;
+function allDetectors(): DetectorSet {
+  shared ??= compileDetectors();
+  return shared;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX = /^[0-9a-f]{12,}$/i;
+const NUMBER = /^[0-9]+$/;
+/** Prefixed ids such as `cus_NffrFeUfNV2Hib` or `ch_3MmlLr`: a word, "_" or "-", then a token with digits or mixed case. */
+const PREFIXED_ID = /^[a-z]{1,8}[_-][A-Za-z0-9]{6,}$/;
+/** A segment a template may keep: a plain word of at most 32 chars, nothing encoded. */
+const PLAIN_SEGMENT = /^[A-Za-z][A-Za-z0-9._~-]{0,31}$/;
+const MAX_PATH = 512;
+/** Segments repeat across requests (`v1`, `charges`); the detectors run once per distinct one. */
+const MEMO_LIMIT = 4096;
+
+function isId(seg: string): boolean {
+  if (NUMBER.test(seg) || UUID.test(seg) || HEX.test(seg)) return true;
+  if (PREFIXED_ID.test(seg) && /[0-9A-Z]/.test(seg.slice(seg.search(/[_-]/) + 1))) return true;
+  // Long opaque tokens (base64ish with digits) are ids, plain words are not.
+  return seg.length >= 16 && /[0-9]/.test(seg) && /^[A-Za-z0-9_-]+$/.test(seg);
+}
+
+/** An opaque credential no detector knows (an unknown vendor's key): long, mixed letters and digits, high entropy. */
+function looksSecret(seg: string): boolean {
+  if (seg.length < 20 || UUID.test(seg) || HEX.test(seg)) return false;
+  const c = charClasses(seg);
+  return c.digit > 0 && c.lower + c.upper > 0 && shannonEntropy(seg) >= 3.5;
+}
+
+function memo(fn: (seg: string) => string): (seg: string) => string {
+  const cache = new Map<string, string>();
+  return (seg) => {
+    let out = cache.get(seg);
+    if (out === undefined) {
+      out = fn(seg);
+      if (cache.size >= MEMO_LIMIT) cache.clear();
+      cache.set(seg, out);
+    }
+    return out;
+  };
+}
+
+function findingTypes(seg: string): string[] {
+  const decoded = seg.includes('%') ? decodePercent(seg, 0, seg.length, false).text : seg;
+  return allDetectors()
+    .match(decoded)
+    .map((m) => m.type);
+}
+
+const templateSegment = memo((seg) => (PLAIN_SEGMENT.test(seg) && !isId(seg) && findingTypes(seg).length === 0 ? seg : '{id}'));
+
+const auditSegment = memo((seg) => {
+  const types = findingTypes(seg);
+  if (types.length > 0) return `{${[...new Set(types)].join(',')}}`;
+  if (seg.length > 64) return '{long}';
+  return looksSecret(seg) ? '{secret}' : seg;
+});
+
+function segments(path: string, each: (seg: string) => string, acrossSegments = false): string {
+  const q = path.search(/[?#]/);
+  const bare = q === -1 ? path : path.slice(0, q);
+  if (bare === '' || bare === '/') return bare === '' ? '' : '/';
+  const segs = bare.split('/');
+  for (let i = 0; i < segs.length; i++) if (segs[i] !== '') segs[i] = each(segs[i]!);
+  if (acrossSegments) redactAcross(segs);
+  const out = segs.join('/');
+  return out.length > MAX_PATH ? `${out.slice(0, MAX_PATH)}…` : out;
+}
+
+/** A value spread over several kept segments (`/4111/1111/1111/1111`): those segments take its type. */
+function redactAcross(segs: string[]): void {
+  const text = segs.join(' ');
+  const found = allDetectors().match(text);
+  if (found.length === 0) return;
+  let start = 0;
+  for (let i = 0; i < segs.length; i++) {
+    const end = start + segs[i]!.length;
+    const hit = found.find((m) => m.start < end && start < m.end);
+    if (hit !== undefined) segs[i] = `{${hit.type}}`;
+    start = end + 1;
+  }
+}
+
+/**
+ * `/v1/customers/cus_NffrFeUfNV2Hib/charges/42?x=1` → `/v1/customers/{id}/charges/{id}`: only plain
+ * words survive, anything else (ids, numbers, encoded text, long or mixed segments, any segment a
+ * detector flags) becomes `{id}`, and the query is dropped; a template cannot carry a value.
+ */
+export function templatePath(path: string): string {
+  const t = segments(path, templateSegment);
+  return t === '' ? '/' : t;
+}
+
+/**
+ * The path as audit records keep it: without the query and fragment, a segment holding a detected
+ * value replaced by its types (`/u/{email}`), an unknown opaque credential by `{secret}`, and a
+ * segment over 64 chars by `{long}`; ids that are not secrets (`cus_…`, UUIDs, numbers) stay for forensics.
+ */
+export function redactPath(path: string): string {
+  return segments(path, auditSegment, true);
+}
