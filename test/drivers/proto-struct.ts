@@ -1,14 +1,18 @@
-/** google.protobuf.Struct as proto-loader hands it over the wire (`{fields: {k: Value}}`), to and from plain JSON. */
-export type ProtoValue = { null_value?: unknown; number_value?: number; string_value?: string; bool_value?: boolean; struct_value?: ProtoStruct; list_value?: { values?: ProtoValue[] } };
+/**
+ * google.protobuf.Struct as proto-loader hands it over the wire (`{fields: {k: Value}}`), to and from plain JSON.
+ * protobufjs defines the well-known Struct/Value types itself (protobufjs/src/common.js) with camelCase field names
+ * even when the rest of the protos are loaded with keepCase, so `string_value` would be dropped silently on encode.
+ */
+export type ProtoValue = { nullValue?: unknown; numberValue?: number; stringValue?: string; boolValue?: boolean; structValue?: ProtoStruct; listValue?: { values?: ProtoValue[] } };
 export type ProtoStruct = { fields?: Record<string, ProtoValue> };
 
 export function toProtoValue(v: unknown): ProtoValue {
-  if (v === null || v === undefined) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(toProtoValue) } };
-  return { struct_value: toProtoStruct(v as Record<string, unknown>) };
+  if (v === null || v === undefined) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(toProtoValue) } };
+  return { structValue: toProtoStruct(v as Record<string, unknown>) };
 }
 
 export function toProtoStruct(obj: Record<string, unknown>): ProtoStruct {
@@ -17,11 +21,11 @@ export function toProtoStruct(obj: Record<string, unknown>): ProtoStruct {
 
 export function fromProtoValue(v: ProtoValue | undefined): unknown {
   if (!v) return null;
-  if (v.string_value !== undefined) return v.string_value;
-  if (v.number_value !== undefined) return v.number_value;
-  if (v.bool_value !== undefined) return v.bool_value;
-  if (v.struct_value !== undefined) return fromProtoStruct(v.struct_value);
-  if (v.list_value !== undefined) return (v.list_value.values ?? []).map(fromProtoValue);
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.numberValue !== undefined) return v.numberValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.structValue !== undefined) return fromProtoStruct(v.structValue);
+  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(fromProtoValue);
   return null;
 }
 
