@@ -1,5 +1,6 @@
 import type { AccessEvent, DecisionEvent } from '../events/types.js';
 import type { InventoryRecord } from '../store/inventory-store.js';
+import { storedTemplate } from '../scrub/path.js';
 import type { DeltaBatch } from './delta-batch.js';
 import { splitDestination } from './destination.js';
 
@@ -18,7 +19,12 @@ export const LATENCY_SKETCH = 'upstream_latency_ms';
 
 /** A JSON array, so keys sort by identity first and any character in a path stays unambiguous. */
 export function edgeKey(e: EdgeKey): string {
-  return JSON.stringify([e.identity, e.destination, e.method, e.path_template]);
+  return JSON.stringify([e.identity, e.destination, storedMethod(e.method), storedTemplate(e.path_template)]);
+}
+
+/** Methods are short upper-case words; anything else (a client can send any token) is not kept. */
+function storedMethod(method: string): string {
+  return /^[A-Z]{1,12}$/.test(method) ? method : 'OTHER';
 }
 
 export function parseEdgeKey(key: string): EdgeKey {

@@ -106,3 +106,11 @@ export function templatePath(path: string): string {
 export function redactPath(path: string): string {
   return segments(path, auditSegment, true);
 }
+
+/**
+ * A path template received from elsewhere (an event, a stored inventory key) made safe to store:
+ * placeholders and short numbers stay, any other segment must pass as a template segment.
+ */
+export function storedTemplate(template: string): string {
+  return segments(template, (seg) => (/^\{[a-z_,]+\}$/.test(seg) || /^[0-9]{1,6}$/.test(seg) ? seg : templateSegment(seg))) || '/';
+}

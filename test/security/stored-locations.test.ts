@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pathForAudit } from '../../src/authz/check-request.js';
 import { pathTemplate } from '../../src/events/path-template.js';
+import { edgeKey } from '../../src/inventory/edges.js';
 import { compileDetectors, scrubBody, scrubHeaders, scrubQuery } from '../../src/scrub/index.js';
 
 const set = compileDetectors({ fingerprintKey: 'test-key' });
@@ -71,5 +72,11 @@ describe('stored locations cannot carry a raw value', () => {
     expect(leaks(JSON.stringify(q.findings))).toEqual([]);
     const h = scrubHeaders(set, [{ name: `x-${RAW.aws}`, value: RAW.github }]);
     expect(leaks(JSON.stringify(h.findings))).toEqual([]);
+  });
+
+  it('an inventory edge key keeps neither a raw path segment nor a method that is a value', () => {
+    const key = edgeKey({ identity: 'billing', destination: 'api.example.com:443', method: RAW.aws, path_template: `/u/${RAW.email}/p/${RAW.ssn}/n/42/{id}` });
+    expect(leaks(key)).toEqual([]);
+    expect(JSON.parse(key)).toEqual(['billing', 'api.example.com:443', 'OTHER', '/u/{id}/p/{id}/n/42/{id}']);
   });
 });
