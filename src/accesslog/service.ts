@@ -8,6 +8,8 @@ import type { HTTPAccessLogEntry } from '../proto/gen/envoy/data/accesslog/v3/ac
 import type { StreamAccessLogsMessage, StreamAccessLogsResponse } from '../proto/gen/envoy/service/accesslog/v3/als.js';
 import { serviceDefinition } from '../proto/load.js';
 import type { RequestJoin } from './request-join.js';
+import { EXT_AUTHZ_NAMESPACE, METADATA_KEYS } from '../authz/check-response.js';
+import { structString } from '../proto/struct.js';
 
 type Duration = { seconds?: string | number; nanos?: number } | undefined;
 const ms = (d: Duration) => (d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6 : undefined);
@@ -20,6 +22,9 @@ export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin): Acces
   const common = entry.common_properties ?? {};
   const requestId = req.request_id || undefined;
   const joined = join.take(requestId);
+  // The router has already removed x-tollgate-* from the header map the logger reads; ext_authz's dynamic metadata is
+  // always in the entry (grpc_access_log_utils.cc `extractCommonAccessLogProperties`).
+  const authz = (common.metadata as { filter_metadata?: Record<string, unknown> } | undefined)?.filter_metadata?.[EXT_AUTHZ_NAMESPACE];
   const authority = parseAuthority(req.authority ?? '');
   const start = ms(common.time_to_last_upstream_tx_byte as Duration);
   const firstByte = ms(common.time_to_first_upstream_rx_byte as Duration);
@@ -28,8 +33,8 @@ export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin): Acces
     kind: 'access',
     time: startTime ? new Date(Number(startTime.seconds ?? 0) * 1000 + (startTime.nanos ?? 0) / 1e6).toISOString() : new Date().toISOString(),
     request_id: requestId,
-    decision_id: joined?.decision_id,
-    identity: joined?.identity ?? req.request_headers?.['x-tollgate-identity'] ?? 'unknown',
+    decision_id: joined?.decision_id ?? structString(authz, METADATA_KEYS.decisionId),
+    identity: joined?.identity ?? structString(authz, METADATA_KEYS.identity) ?? 'unknown',
     destination: joined?.destination ?? (authority ? `${authority.host}:${authority.port ?? 'default'}` : '(unknown)'),
     method: joined?.method ?? String(req.request_method ?? ''),
     path_template: joined?.path_template ?? pathTemplate(req.path ?? '/'),

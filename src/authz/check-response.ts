@@ -1,25 +1,55 @@
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
+import { stringStruct } from '../proto/struct.js';
 
 export const HEADER_DECISION_ID = 'x-tollgate-decision-id';
 export const HEADER_IDENTITY = 'x-tollgate-identity';
 
+/**
+ * Envoy stores CheckResponse.dynamic_metadata under this fixed namespace (ext_authz.cc `Filter::onComplete`:
+ * `setDynamicMetadata("envoy.filters.http.ext_authz", ...)`), for OK and denied answers alike; ext_proc receives it
+ * when its `metadata_options.forwarding_namespaces` lists it, and the gRPC access logger always logs it
+ * (grpc_access_log_utils.cc `extractCommonAccessLogProperties`).
+ */
+export const EXT_AUTHZ_NAMESPACE = 'envoy.filters.http.ext_authz';
+
+/** What ext_authz hands to the filters after it and to the access log, in EXT_AUTHZ_NAMESPACE. */
+export interface DecisionMetadata {
+  decisionId: string;
+  identity: string;
+  identitySource?: string | undefined;
+  verdict: string;
+  policyVersion?: number | undefined;
+}
+
+/** Keys of the Struct in EXT_AUTHZ_NAMESPACE; ext_proc and the ALS service read them back. */
+export const METADATA_KEYS = { decisionId: 'decision_id', identity: 'identity', identitySource: 'identity_source', verdict: 'verdict', policyVersion: 'policy_version' } as const;
+
 const PERMISSION_DENIED = 7;
 
+function metadataStruct(m: DecisionMetadata) {
+  return stringStruct({
+    [METADATA_KEYS.decisionId]: m.decisionId,
+    [METADATA_KEYS.identity]: m.identity,
+    [METADATA_KEYS.identitySource]: m.identitySource,
+    [METADATA_KEYS.verdict]: m.verdict,
+    [METADATA_KEYS.policyVersion]: m.policyVersion === undefined ? undefined : String(m.policyVersion),
+  });
+}
+
 /**
- * OK: headers are set with `value` and OVERWRITE_IF_EXISTS_OR_ADD (an `append` on a missing header is
- * dropped by Envoy); `headers_to_remove` strips the signed identity header so it never leaves.
+ * OK: the identity and decision travel in dynamic_metadata, never in a request header. Envoy applies
+ * headers_to_set, then append, then headers_to_remove last (ext_authz.cc `Filter::onComplete`), so a header that
+ * was set and is also removed (the signed identity header is `x-tollgate-identity` by default) would be gone before
+ * ext_proc runs. `headers_to_remove` strips the signed identity header and any `x-tollgate-*` a workload sent, so
+ * neither reaches a later filter or the upstream.
  */
-export function okResponse(decisionId: string, identity: string, removeHeaders: readonly string[]): CheckResponse {
+export function okResponse(meta: DecisionMetadata, removeHeaders: readonly string[]): CheckResponse {
+  const remove = new Set([HEADER_IDENTITY, HEADER_DECISION_ID, ...removeHeaders]);
   return {
     status: { code: 0 },
-    ok_response: {
-      headers: [
-        { header: { key: HEADER_DECISION_ID, value: decisionId }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-        { header: { key: HEADER_IDENTITY, value: identity }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-      ],
-      headers_to_remove: [...removeHeaders],
-    },
-  } as CheckResponse;
+    ok_response: { headers_to_remove: [...remove] },
+    dynamic_metadata: metadataStruct(meta),
+  } as unknown as CheckResponse;
 }
 
 export interface DenialBody {
@@ -31,7 +61,7 @@ export interface DenialBody {
 }
 
 /** Denied: a local 403 from Envoy with a JSON body naming the decision id a developer can hand to support. */
-export function deniedResponse(body: DenialBody): CheckResponse {
+export function deniedResponse(body: DenialBody, meta?: DecisionMetadata): CheckResponse {
   return {
     status: { code: PERMISSION_DENIED, message: body.reason.slice(0, 256) },
     denied_response: {
@@ -42,5 +72,6 @@ export function deniedResponse(body: DenialBody): CheckResponse {
       ],
       body: JSON.stringify(body),
     },
-  } as CheckResponse;
+    ...(meta ? { dynamic_metadata: metadataStruct(meta) } : {}),
+  } as unknown as CheckResponse;
 }

@@ -19,31 +19,74 @@ export interface AuthzDeps {
   log: Logger;
 }
 
+/** Stands in for a CheckRequest whose bytes did not decode, so the handler can answer with a denial. */
+interface Undecodable {
+  undecodable: string;
+}
+
+function isUndecodable(req: unknown): req is Undecodable {
+  return typeof (req as Undecodable | undefined)?.undecodable === 'string';
+}
+
+function denyUnknown(destination: string, reason: string): CheckResponse {
+  return deniedResponse({ error: 'egress_denied', decision_id: randomUUID(), identity: 'unknown', destination, reason });
+}
+
 /** Answers one CheckRequest. Never throws: anything unexpected becomes a denial with a reason. */
 export async function check(deps: AuthzDeps, req: CheckRequest): Promise<CheckResponse> {
   const started = process.hrtime.bigint();
   const parsed = parseCheckRequest(req);
   if (!parsed.ok) {
     deps.metrics.decisions.inc({ verdict: 'deny', mode: 'enforce' });
-    return deniedResponse({ error: 'egress_denied', decision_id: randomUUID(), identity: 'unknown', destination: '(invalid)', reason: parsed.reason });
+    return denyUnknown('(invalid)', parsed.reason);
   }
   const version = deps.policies.current;
-  const { decisionId, identity, decision } = await authorize(version, parsed.facts, deps.dns, deps.sink, started);
+  const { decisionId, identity, identitySource, decision } = await authorize(version, parsed.facts, deps.dns, deps.sink, started);
   deps.metrics.decisions.inc({ verdict: decision.verdict, mode: decision.mode });
   deps.metrics.checkSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  const meta = { decisionId, identity, identitySource, verdict: decision.verdict, policyVersion: version.version };
   const signed = version.identities.signedHeaderName;
-  if (decision.allowed) return okResponse(decisionId, identity, signed ? [signed] : []);
-  return deniedResponse({ error: 'egress_denied', decision_id: decisionId, identity, destination: decision.destination, reason: decision.reason });
+  if (decision.allowed) return okResponse(meta, signed ? [signed] : []);
+  return deniedResponse({ error: 'egress_denied', decision_id: decisionId, identity, destination: decision.destination, reason: decision.reason }, meta);
+}
+
+/**
+ * The Authorization service with a request decoder that cannot fail: grpc-js answers a request it cannot decode with
+ * INTERNAL, which Envoy treats as an error (status_on_error), not as the documented denial with a reason.
+ */
+function tolerantDefinition(): grpc.ServiceDefinition {
+  const def = serviceDefinition('envoy.service.auth.v3.Authorization');
+  const method = def.Check!;
+  const decode = method.requestDeserialize;
+  return {
+    ...def,
+    Check: {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return { undecodable: (err as Error).message.slice(0, 200) } satisfies Undecodable;
+        }
+      },
+    },
+  };
 }
 
 export function registerAuthz(server: grpc.Server, deps: AuthzDeps): void {
-  server.addService(serviceDefinition('envoy.service.auth.v3.Authorization'), {
-    Check(call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>) {
-      check(deps, call.request).then(
+  server.addService(tolerantDefinition(), {
+    Check(call: grpc.ServerUnaryCall<CheckRequest | Undecodable, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>) {
+      const req = call.request;
+      if (isUndecodable(req)) {
+        deps.metrics.decisions.inc({ verdict: 'deny', mode: 'enforce' });
+        callback(null, denyUnknown('(invalid)', `CheckRequest could not be decoded: ${req.undecodable}`));
+        return;
+      }
+      check(deps, req).then(
         (res) => callback(null, res),
         (err: unknown) => {
           deps.log.error({ err }, 'Check failed; denying');
-          callback(null, deniedResponse({ error: 'egress_denied', decision_id: randomUUID(), identity: 'unknown', destination: '(unknown)', reason: 'internal error while deciding; denied (fail closed)' }));
+          callback(null, denyUnknown('(unknown)', 'internal error while deciding; denied (fail closed)'));
         },
       );
     },

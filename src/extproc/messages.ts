@@ -23,13 +23,13 @@ export function continueResponse(kind: 'request_headers' | 'request_body' | 'res
 }
 
 /** A local 403 from Envoy with a JSON body naming the finding types (never values). */
-export function blockedResponse(body: Record<string, unknown>): ProcessingResponse {
+export function blockedResponse(body: Record<string, unknown>, details = 'tollgate_scrub_block'): ProcessingResponse {
   return {
     immediate_response: {
       status: { code: 'Forbidden' },
       headers: { set_headers: [setHeader('content-type', 'application/json')] },
       body: Buffer.from(JSON.stringify(body)),
-      details: 'tollgate_scrub_block',
+      details,
     },
   } as ProcessingResponse;
 }

@@ -1,15 +1,32 @@
 import type { ScrubRecord } from '../audit/scrub-log.js';
 import type { PolicyVersion } from '../engine/policy-version.js';
 import { parseAuthority } from '../policy/host.js';
-import type { ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
+import type { CommonResponse, ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
-
+import { decisionFromMetadata } from './metadata.js';
 
 export class ProtocolError extends Error {}
 
 type Phase = 'headers' | 'body_buffered' | 'body_streamed' | 'done';
+
+/**
+ * The whole processing mode for the rest of the request. Envoy replaces both directions' modes with a mode_override
+ * (ext_proc.cc `Filter::onReceiveMessage` → `setProcessingMode`), and before 1.34 an unset field turned into SEND, so
+ * every field is set: response headers stay SKIPped (no extra round trip). Trailers are SENT in STREAMED mode, the only
+ * way to learn that a body with trailers has ended: no chunk then carries end_of_stream (`Filter::onTrailers`).
+ */
+function modeOverride(body: 'BUFFERED' | 'STREAMED') {
+  return {
+    request_header_mode: 'SEND',
+    response_header_mode: 'SKIP',
+    request_body_mode: body,
+    response_body_mode: 'NONE',
+    request_trailer_mode: body === 'STREAMED' ? 'SEND' : 'SKIP',
+    response_trailer_mode: 'SKIP',
+  };
+}
 
 /**
  * The per-stream state machine of one ext_proc request, following Envoy's order: request_headers, then
@@ -44,7 +61,7 @@ export class RequestProcessor {
     let res: ProcessingResponse;
     if (req.request_headers) res = this.onHeaders(req);
     else if (req.request_body) res = this.onBody(req.request_body.body ?? Buffer.alloc(0), req.request_body.end_of_stream === true);
-    else if (req.request_trailers) res = { request_trailers: {} } as ProcessingResponse;
+    else if (req.request_trailers) res = this.onTrailers();
     else if (req.response_headers) res = continueResponse('response_headers');
     else if (req.response_body) res = continueResponse('response_body');
     else if (req.response_trailers) res = { response_trailers: {} } as ProcessingResponse;
@@ -61,8 +78,10 @@ export class RequestProcessor {
     const get = (name: string) => headers.find((h) => h.name === name)?.value;
     const authority = parseAuthority(get(':authority') ?? get('host') ?? '');
     this.destination = authority ? `${authority.host}:${authority.port ?? 'default'}` : '(unknown)';
-    this.identity = get('x-tollgate-identity') || 'unknown';
-    this.decisionId = get('x-tollgate-decision-id');
+    // Only what ext_authz put in dynamic metadata: a request header could have been sent by the workload itself.
+    const decision = decisionFromMetadata(req.metadata_context);
+    this.identity = decision.identity ?? 'unknown';
+    this.decisionId = decision.decisionId;
     this.requestId = get('x-request-id');
     this.method = get(':method') ?? '';
     const rawPath = get(':path') ?? '';
@@ -86,7 +105,7 @@ export class RequestProcessor {
     }
     if (scrubbed.blocked || this.findings.some((f) => f.action === 'block')) return this.block();
 
-    const common = scrubbed.changed.length > 0 ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
+    const common: CommonResponse = scrubbed.changed.length > 0 ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
     if (scrubbed.changed.length > 0) this.outcome = 'scrubbed';
     if (msg.end_of_stream || !isScannableContentType(this.contentType)) {
       if (!msg.end_of_stream) this.note = `content type ${this.contentType ?? '(none)'} is not scannable; headers only`;
@@ -99,7 +118,12 @@ export class RequestProcessor {
     this.phase = buffered ? 'body_buffered' : 'body_streamed';
     this.bodyMode = buffered ? 'BUFFERED' : 'STREAMED';
     if (!buffered) this.stream = createBodyStream(plan.detectors, this.contentType, opts);
-    return { ...continueResponse('request_headers', common), mode_override: { request_body_mode: this.bodyMode } } as ProcessingResponse;
+    const mutation: CommonResponse = buffered ? common : { header_mutation: { ...common.header_mutation, remove_headers: ['content-length'] } };
+    if (!buffered && get('content-length') !== undefined) this.note = 'streamed: content-length removed (chunks may change length)';
+    // Envoy decided whether to drop content-length in `decodeHeaders`, from the configured body mode NONE, before this
+    // reply; nothing removes it after a mode_override (ext_proc.cc `Filter::decodeHeaders`, processor_state.h
+    // `shouldRemoveContentLength`), so a streamed body whose length changes must lose it here.
+    return { ...continueResponse('request_headers', mutation), mode_override: modeOverride(this.bodyMode as 'BUFFERED' | 'STREAMED') } as ProcessingResponse;
   }
 
   private onBody(body: Buffer, endOfStream: boolean): ProcessingResponse {
@@ -134,6 +158,23 @@ export class RequestProcessor {
       return continueResponse('request_body', { body_mutation: { body: Buffer.from(step.output + (last?.output ?? ''), 'utf8') } });
     }
     throw new ProtocolError(`request_body received while expecting ${this.phase}`);
+  }
+
+  /**
+   * Trailers end a streamed body without an end_of_stream chunk, and they reach us only after every chunk was answered
+   * (processor_state.cc `handleBodyResponse`: trailers wait for an empty chunk queue); a TrailersResponse carries no
+   * body, so text still held back for the split-token check cannot be released any more. Forwarding the body without
+   * it would truncate the request, so it is refused instead.
+   */
+  private onTrailers(): ProcessingResponse {
+    if (this.phase !== 'body_streamed' || !this.stream) return { request_trailers: {} } as ProcessingResponse;
+    const last = this.stream.end();
+    this.findings.push(...last.findings);
+    this.phase = 'done';
+    if (last.output.length === 0) return { request_trailers: {} } as ProcessingResponse;
+    this.outcome = 'blocked';
+    this.note = `request trailers after a streamed body: its last ${Buffer.byteLength(last.output)} bytes were held back for scanning and cannot be forwarded after the trailers`;
+    return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: 'a streamed request body followed by trailers cannot be scrubbed completely; send it with content-length (buffered) or without trailers' }, 'tollgate_trailers_after_streamed_body');
   }
 
   private block(): ProcessingResponse {

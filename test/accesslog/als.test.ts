@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressEvent } from '../../src/events/types.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
+import { authzMetadata, decisionOf } from '../support/authz-metadata.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -47,13 +48,19 @@ describe('Envoy access logs (ALS)', () => {
     ]);
     await server.events.flush();
     const access = events.find((e) => e.kind === 'access' && e.request_id === 'req-42');
-    expect(access).toMatchObject({ identity: 'billing', destination: 'api.stripe.com:443', status: 201, bytes_sent: 1500, bytes_received: 1000, path_template: '/v1/charges/{id}', decision_id: out.headers['x-tollgate-decision-id'] });
+    expect(access).toMatchObject({ identity: 'billing', destination: 'api.stripe.com:443', status: 201, bytes_sent: 1500, bytes_received: 1000, path_template: '/v1/charges/{id}', decision_id: decisionOf(out.raw).decisionId });
     expect((access as { upstream_latency_ms: number }).upstream_latency_ms).toBeCloseTo(45, 5);
   });
 
-  it('an entry without a known request still becomes an event, from what the log itself says', async () => {
-    await sendAccessLogs([{ request: { request_method: 'GET', authority: 'example.org:8443', path: '/a/123', request_id: 'nobody', request_headers: { 'x-tollgate-identity': 'ci' } }, response: { response_code: { value: 403 } } }]);
+  it('an entry without a known request still becomes an event, with the identity from ext_authz dynamic metadata', async () => {
+    await sendAccessLogs([{ common_properties: { metadata: authzMetadata({ identity: 'ci', decisionId: 'dec-7' }) }, request: { request_method: 'GET', authority: 'example.org:8443', path: '/a/123', request_id: 'nobody' }, response: { response_code: { value: 403 } } }]);
     await server.events.flush();
-    expect(events.find((e) => e.request_id === 'nobody')).toMatchObject({ kind: 'access', identity: 'ci', destination: 'example.org:8443', status: 403, path_template: '/a/{id}' });
+    expect(events.find((e) => e.request_id === 'nobody')).toMatchObject({ kind: 'access', identity: 'ci', decision_id: 'dec-7', destination: 'example.org:8443', status: 403, path_template: '/a/{id}' });
+  });
+
+  it('an identity header in the logged request is not believed: the workload could have sent it', async () => {
+    await sendAccessLogs([{ request: { request_method: 'GET', authority: 'example.org', path: '/', request_id: 'spoof', request_headers: { 'x-tollgate-identity': 'billing' } }, response: { response_code: { value: 200 } } }]);
+    await server.events.flush();
+    expect(events.find((e) => e.request_id === 'spoof')).toMatchObject({ kind: 'access', identity: 'unknown' });
   });
 });

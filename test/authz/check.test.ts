@@ -3,6 +3,7 @@ import { signHmacToken } from '../../src/identity/signed-header.js';
 import { EnvoyExtAuthzDriver, type GatewayRequest } from '../drivers/envoy-ext-authz-driver.js';
 import { HMAC_SECRET, TEST_POLICY } from '../support/policies.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { decisionOf } from '../support/authz-metadata.js';
 
 let server: TestServer;
 let envoy: EnvoyExtAuthzDriver;
@@ -67,17 +68,18 @@ describe('ext_authz Check over real gRPC, driven as Envoy sends it', () => {
     const before = server.decisions.length;
     const out = await envoy.check(req);
     expect(out.allowed).toBe(allowed);
-    const record = server.decisions.slice(before).find((d) => d.decision_id === (out.headers['x-tollgate-decision-id'] ?? ''));
+    const record = server.decisions.slice(before).find((d) => d.decision_id === (decisionOf(out.raw).decisionId ?? ''));
     expect(record?.rule).toBe(rule);
   });
 
-  it('an allowed request gets the decision id and identity headers and loses the signed identity header', async () => {
-    const out = await envoy.check({ method: 'GET', authority: 'registry.npmjs.org', path: '/', headers: { 'x-tollgate-identity': signHmacToken(HMAC_SECRET, 'ci-runner', inAnHour()) } });
+  it('an allowed request hands its identity and decision id on in dynamic metadata, and loses the signed identity header', async () => {
+    const out = await envoy.check({ method: 'GET', authority: 'registry.npmjs.org', path: '/', headers: { 'x-tollgate-identity': signHmacToken(HMAC_SECRET, 'ci-runner', inAnHour()), 'x-tollgate-decision-id': 'forged' } });
     expect(out.allowed).toBe(true);
-    expect(out.headers['x-tollgate-identity']).toBe('ci');
-    expect(out.headers['x-tollgate-decision-id']).toMatch(/^[0-9a-f-]{36}$/);
-    expect(out.headersToRemove).toEqual(['x-tollgate-identity']);
-    expect(out.raw.ok_response?.headers?.every((h) => h.append_action === 'OVERWRITE_IF_EXISTS_OR_ADD')).toBe(true);
+    expect(decisionOf(out.raw)).toMatchObject({ identity: 'ci', identitySource: 'signed_header', verdict: 'allow' });
+    expect(decisionOf(out.raw).decisionId).toMatch(/^[0-9a-f-]{36}$/);
+    // Nothing is set that is also removed: Envoy removes last (ext_authz.cc Filter::onComplete).
+    expect(out.raw.ok_response?.headers ?? []).toEqual([]);
+    expect(out.headersToRemove).toEqual(expect.arrayContaining(['x-tollgate-identity', 'x-tollgate-decision-id']));
   });
 
   it('a denied request gets a 403 with a JSON body naming the decision id, identity, destination and reason', async () => {
@@ -89,6 +91,7 @@ describe('ext_authz Check over real gRPC, driven as Envoy sends it', () => {
     const body = JSON.parse(out.body ?? '{}');
     expect(body).toMatchObject({ error: 'egress_denied', identity: 'billing', destination: 'api.stripe.com:default' });
     expect(body.decision_id).toBe(out.headers['x-tollgate-decision-id']);
+    expect(decisionOf(out.raw)).toMatchObject({ decisionId: body.decision_id, identity: 'billing', verdict: 'deny' });
     expect(body.reason).toContain('not DELETE');
   });
 

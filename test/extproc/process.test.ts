@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXT_AUTHZ_NAMESPACE } from '../../src/authz/check-response.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
 import { EnvoyExtProcDriver, type ExtProcFilterConfig } from '../drivers/envoy-ext-proc-driver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -21,8 +22,8 @@ scrub:
   fingerprintKey: { value: "test-fingerprint-key-0123456789" }
 `;
 
-// Envoy's config as Tollgate's xDS pushes it: headers SEND, body NONE unless overridden.
-const ENVOY: ExtProcFilterConfig = { requestHeaderMode: 'SEND', requestBodyMode: 'NONE', allowModeOverride: true, bufferLimit: 4096 };
+// Envoy's config as Tollgate's xDS pushes it: headers SEND, body NONE unless overridden, ext_authz's metadata forwarded.
+const ENVOY: ExtProcFilterConfig = { requestHeaderMode: 'SEND', requestBodyMode: 'NONE', allowModeOverride: true, bufferLimit: 4096, forwardingNamespaces: [EXT_AUTHZ_NAMESPACE] };
 
 function request(body: string | undefined, opts: { identity?: string; authority?: string; contentType?: string; headers?: Array<[string, string]>; path?: string; chunks?: number } = {}) {
   const headers: Array<[string, string]> = [
@@ -31,8 +32,6 @@ function request(body: string | undefined, opts: { identity?: string; authority?
     [':path', opts.path ?? '/v1/things'],
     [':scheme', 'http'],
     ['x-request-id', 'req-1'],
-    ['x-tollgate-decision-id', 'dec-1'],
-    ['x-tollgate-identity', opts.identity ?? 'unknown'],
     ...(opts.headers ?? []),
   ];
   if (body !== undefined) {
@@ -41,7 +40,9 @@ function request(body: string | undefined, opts: { identity?: string; authority?
   }
   const buf = body === undefined ? undefined : Buffer.from(body);
   const chunks: Buffer[] | undefined = buf && opts.chunks ? Array.from({ length: opts.chunks }, (_, i) => buf.subarray(Math.floor((i * buf.length) / opts.chunks!), Math.floor(((i + 1) * buf.length) / opts.chunks!))) : buf ? [buf] : undefined;
-  return { headers, ...(chunks ? { body: chunks } : {}) };
+  // What ext_authz left in the stream's dynamic metadata (ext_authz.cc Filter::onComplete).
+  const metadata = { [EXT_AUTHZ_NAMESPACE]: { identity: opts.identity ?? 'unknown', decision_id: 'dec-1' } };
+  return { headers, metadata, ...(chunks ? { body: chunks } : {}) };
 }
 
 let server: TestServer;
@@ -129,7 +130,7 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
     const text = `${filler} token=${token} ${filler}`;
     const split = text.indexOf(token) + 10;
     const body = Buffer.from(text);
-    const out = await envoy.process({ headers: request(text, { contentType: 'text/plain', chunks: 1 }).headers, body: [body.subarray(0, split), body.subarray(split)] }, ENVOY);
+    const out = await envoy.process({ ...request(text, { contentType: 'text/plain', chunks: 1 }), body: [body.subarray(0, split), body.subarray(split)], bodyTiming: 'after_headers_reply' }, ENVOY);
     expect(out.bodyModeUsed).toBe('STREAMED');
     expect(out.body.toString()).not.toContain('A1b2C3d4');
     expect(out.body.toString()).toContain('[REDACTED:github_token]');
@@ -146,13 +147,47 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
     expect(rec?.outcome).toBe('observed');
   });
 
-  it('each stream writes one audit record with finding types, actions and fingerprints, never values', async () => {
+  it('the identity comes from ext_authz metadata only: an x-tollgate-identity header sent by the workload is ignored', async () => {
     const before = server.scrubs.length;
-    await envoy.process(request('{"to":"jane.doe@example.com"}'), ENVOY);
+    const out = await envoy.process(request('{"to":"jane.doe@example.com"}', { headers: [['x-tollgate-identity', 'billing']] }), ENVOY);
+    expect(JSON.parse(out.body.toString()).to).toBe('[REDACTED:email]');
     await new Promise((r) => setTimeout(r, 20));
-    const records = server.scrubs.slice(before);
+    expect(server.scrubs.slice(before).at(-1)?.identity).toBe('unknown');
+  });
+
+  it('a streamed body loses its content-length in the headers reply, since Envoy decided to keep it before the override', async () => {
+    const text = `{"note":"${'y'.repeat(5000)}","to":"jane.doe@example.com"}`;
+    const out = await envoy.process({ ...request(text), bodyTiming: 'after_headers_reply' }, ENVOY);
+    expect(out.bodyModeUsed).toBe('STREAMED');
+    expect(out.upstream?.body.toString()).toContain('[REDACTED:email]');
+    expect(header(out.upstream?.headers ?? [], 'content-length')).toBeUndefined();
+    expect(out.contentLengthConsistent).toBe(true);
+  });
+
+  it('the body mode override sets every field, so even Envoy before 1.34 sends no response headers to Tollgate', async () => {
+    const out = await envoy.process({ ...request('{"to":"jane.doe@example.com"}'), responseHeaders: [[':status', '200']] }, { ...ENVOY, legacyDefaultIsSend: true });
+    expect(out.bodyModeUsed).toBe('BUFFERED');
+    expect(out.responseHeadersMessage).toBe(false);
+    expect(out.sentKinds).not.toContain('response_headers');
+  });
+
+  it('a streamed body followed by trailers is refused rather than forwarded without the bytes held back for scanning', async () => {
+    const text = `{"note":"${'z'.repeat(5000)}","to":"jane.doe@example.com"}`;
+    const buf = Buffer.from(text);
+    const out = await envoy.process({ ...request(text, { chunks: 2 }), body: [buf.subarray(0, 3000), buf.subarray(3000)], trailers: [['x-checksum', 'abc']], bodyTiming: 'after_headers_reply' }, ENVOY);
+    expect(out.bodyModeUsed).toBe('STREAMED');
+    expect(out.sentKinds).toContain('request_trailers');
+    expect(out.result).toBe('local_reply');
+    expect(out.status).toBe(403);
+    expect(out.body.toString()).toContain('trailers');
+  });
+
+  it('each stream writes one audit record with finding types, actions and fingerprints, never values', async () => {
+    await envoy.process(request('{"to":"jane.doe@example.com"}', { path: '/v1/one-record' }), ENVOY);
+    await new Promise((r) => setTimeout(r, 20));
+    const records = server.scrubs.filter((r) => r.path === '/v1/one-record');
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ identity: 'unknown', destination: 'api.vendor.example:default', outcome: 'scrubbed', counts: { email: 1 }, body_mode: 'BUFFERED' });
+    expect(records[0]).toMatchObject({ identity: 'unknown', decision_id: 'dec-1', destination: 'api.vendor.example:default', outcome: 'scrubbed', counts: { email: 1 }, body_mode: 'BUFFERED' });
     expect(records[0]!.findings[0]).toMatchObject({ type: 'email', action: 'redact', where: 'json:$.to' });
     expect(JSON.stringify(records)).not.toContain('jane.doe');
   });

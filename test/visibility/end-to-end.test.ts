@@ -1,3 +1,4 @@
+import { EXT_AUTHZ_NAMESPACE } from '../../src/authz/check-response.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
@@ -43,7 +44,7 @@ async function eventually<T>(fn: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-/** One request through the gateway as Envoy runs it: Check, then ext_proc with the headers ext_authz added. */
+/** One request through the gateway as Envoy runs it: Check, then ext_proc with ext_authz's dynamic metadata forwarded. */
 async function send(requestId: string, authority: string, body: object, peerPrincipal?: string) {
   const authz = new EnvoyExtAuthzDriver(server.grpcPort);
   const proc = new EnvoyExtProcDriver(server.grpcPort);
@@ -58,14 +59,13 @@ async function send(requestId: string, authority: string, body: object, peerPrin
           [':method', 'POST'],
           [':path', '/v1/things/42'],
           ['x-request-id', requestId],
-          ['x-tollgate-identity', check.headers['x-tollgate-identity'] ?? 'unknown'],
-          ['x-tollgate-decision-id', check.headers['x-tollgate-decision-id'] ?? ''],
           ['content-type', 'application/json'],
           ['content-length', String(Buffer.byteLength(text))],
         ],
         body: [Buffer.from(text)],
+        metadata: { [EXT_AUTHZ_NAMESPACE]: check.dynamicMetadata },
       },
-      { requestHeaderMode: 'SEND', requestBodyMode: 'NONE', allowModeOverride: true },
+      { requestHeaderMode: 'SEND', requestBodyMode: 'NONE', allowModeOverride: true, forwardingNamespaces: [EXT_AUTHZ_NAMESPACE] },
     );
   }
   authz.close();

@@ -2,8 +2,8 @@ import type { CompiledPolicy } from '../../policy/compile.js';
 import { encodeMessage } from '../../proto/strict/encode.js';
 import { TYPE_URL } from '../types.js';
 import { dfpPlainCluster, dfpTlsCluster, encodeOriginCluster, encodeTunnelCluster, originClusterResource, tollgateCluster, tunnelClusterResource } from './clusters.js';
-import { egressListener } from './listener.js';
-import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, EGRESS_ROUTES, TOLLGATE_CLUSTER } from './names.js';
+import { downstreamSecrets, egressListener, type ListenerNeeds } from './listener.js';
+import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, DOWNSTREAM_CA_SECRET, DOWNSTREAM_CERT_SECRET, EGRESS_ROUTES, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
 import { collectDestinations, encodeRouteConfiguration, httpClusterFor, tunnelClusterFor, routeConfigurationJson, routePlan, type PartCache, type RoutePlan } from './routes.js';
 
@@ -15,7 +15,7 @@ export interface ResourceJson {
   typeName: string;
   name: string;
   json: Record<string, unknown>;
-  refs?: { clusters?: string[]; routes?: string[] };
+  refs?: { clusters?: string[]; routes?: string[]; secrets?: string[] };
 }
 
 /**
@@ -27,7 +27,7 @@ export interface ResourcePlan {
   typeUrl: string;
   typeName: string;
   name: string;
-  refs?: { clusters?: string[]; routes?: string[] };
+  refs?: { clusters?: string[]; routes?: string[]; secrets?: string[] };
   /**
    * Plans of the same type with equal memo keys encode to the same bytes under the same options (the publisher's
    * options never change), so an encoding can be reused; undefined when the resource must be encoded every time.
@@ -41,6 +41,7 @@ export interface ResourcePlan {
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
 const LISTENER = 'envoy.config.listener.v3.Listener';
+const SECRET = 'envoy.extensions.transport_sockets.tls.v3.Secret';
 
 /** Policy → the listeners, routes and clusters of an egress gateway. Pure; encoding happens elsewhere. */
 export function buildResources(policy: CompiledPolicy, opts: XdsOptions): ResourceJson[] {
@@ -65,16 +66,30 @@ export function planResources(policy: CompiledPolicy, opts: XdsOptions): Resourc
     clusters.push(new OriginClusterPlan(httpClusterFor(d), d.scheme, d.host, d.port, opts));
     if (routes.tunnels.has(d)) clusters.push(new TunnelClusterPlan(tunnelClusterFor(d), d.host, d.port));
   }
-  const listenerJson = (): Json => egressListener(opts, withDfp);
+  const needs: ListenerNeeds = { withDfp, bufferLimitBytes: policy.document.scrub.bufferLimitBytes };
+  const listenerJson = (): Json => egressListener(opts, needs);
+  const mtls = opts.downstream.mode === 'mtls';
+  // Secrets are encoded every time (two small resources); an unchanged one keeps its version, so only a rotated
+  // certificate is pushed again.
+  const secrets: ResourcePlan[] = downstreamSecrets(opts).map((json) => ({
+    typeUrl: TYPE_URL.secret,
+    typeName: SECRET,
+    name: json.name as string,
+    memoKey: undefined,
+    json: () => json,
+    encode: () => encodeMessage(SECRET, json),
+  }));
   return [
+    ...secrets,
     ...clusters,
     new RouteConfigurationPlan(routes),
     {
       typeUrl: TYPE_URL.listener,
       typeName: LISTENER,
       name: 'egress_http',
-      refs: { routes: [EGRESS_ROUTES], clusters: [TOLLGATE_CLUSTER] },
-      memoKey: withDfp ? 'dfp' : 'plain',
+      refs: { routes: [EGRESS_ROUTES], clusters: [TOLLGATE_CLUSTER], ...(mtls ? { secrets: [DOWNSTREAM_CERT_SECRET, DOWNSTREAM_CA_SECRET] } : {}) },
+      // Everything the listener depends on besides options that never change within one publisher.
+      memoKey: `${withDfp ? 'dfp' : 'plain'}|${needs.bufferLimitBytes}|${opts.downstream.mode}`,
       json: listenerJson,
       encode: () => encodeMessage(LISTENER, listenerJson()),
     },

@@ -19,3 +19,10 @@ export function tunnelCluster(host: string, port: number): string {
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
 }
+
+/** SDS secrets of the egress listener's downstream mTLS, served over the same ADS stream. */
+export const DOWNSTREAM_CERT_SECRET = 'egress_server_cert';
+export const DOWNSTREAM_CA_SECRET = 'egress_client_ca';
+
+/** gRPC metadata key carrying the shared Envoy token (access-log stream, ADS). */
+export const ENVOY_TOKEN_HEADER = 'x-tollgate-token';

@@ -25,37 +25,64 @@ function allowsConnect(rule: CompiledRule): boolean {
   return !rule.paths && (!rule.methods || rule.methods.has('CONNECT'));
 }
 
-/** The destinations of a policy in first-seen order, and grouped by host (hosts in first-seen order). */
+/** A host some rule allows on any port (`port: "*"`): no per-port cluster can exist, so it goes through the forward proxy. */
+export interface AnyPortDestination {
+  host: string;
+  wildcard: boolean;
+  scheme: 'http' | 'https';
+  connect: boolean;
+}
+
+/** The destinations of a policy in first-seen order, grouped by host (hosts in first-seen order), and the any-port hosts. */
 export interface Destinations {
   list: Destination[];
   byHost: Map<string, Destination[]>;
+  anyPort: AnyPortDestination[];
 }
 
 /** Hosts with more destinations than this are searched by key rather than by scanning. */
 const SCAN_LIMIT = 8;
 
-/** Every distinct (host, scheme, port) the policy allows, in first-seen order, also grouped by host. */
+/**
+ * The same host and port under both schemes is one destination, and so one domain: Envoy rejects a whole
+ * RouteConfiguration with a domain in two virtual hosts (config_impl.cc `RouteMatcher`: "Only unique values for
+ * domains are permitted"). A port speaks one protocol, and Tollgate never downgrades: https wins.
+ */
+function mergeScheme(d: { scheme: 'http' | 'https' }, scheme: 'http' | 'https'): void {
+  if (scheme === 'https') d.scheme = 'https';
+}
+
+/** Every distinct (host, port) the policy allows, in first-seen order, also grouped by host; and the any-port hosts. */
 export function collectDestinations(policy: CompiledPolicy): Destinations {
   const byHost = new Map<string, Destination[]>();
   const list: Destination[] = [];
+  const anyPort = new Map<string, AnyPortDestination>();
   // The host decides `wildcard`, so a host's destinations are all exact or all wildcard.
   let byKey: Map<string, Destination> | undefined;
-  const keyOf = (host: string, scheme: string, port: number) => `${host}|${scheme}|${port}`;
+  const keyOf = (host: string, port: number) => `${host}|${port}`;
   for (const rule of policy.rules) {
-    if (rule.port === '*') continue;
     const { host, scheme, port } = rule;
+    if (port === '*') {
+      const existing = anyPort.get(host);
+      if (existing) {
+        existing.connect ||= allowsConnect(rule);
+        mergeScheme(existing, scheme);
+      } else anyPort.set(host, { host, wildcard: rule.wildcard, scheme, connect: allowsConnect(rule) });
+      continue;
+    }
     const group = byHost.get(host);
     let existing: Destination | undefined;
     if (group && group.length <= SCAN_LIMIT) {
       for (const d of group) {
-        if (d.port === port && d.scheme === scheme) {
+        if (d.port === port) {
           existing = d;
           break;
         }
       }
-    } else if (group) existing = byKey?.get(keyOf(host, scheme, port));
+    } else if (group) existing = byKey?.get(keyOf(host, port));
     if (existing) {
       existing.connect ||= allowsConnect(rule);
+      mergeScheme(existing, scheme);
       continue;
     }
     const d: Destination = { host, wildcard: rule.wildcard, scheme, port, connect: allowsConnect(rule) };
@@ -67,13 +94,13 @@ export function collectDestinations(policy: CompiledPolicy): Destinations {
     group.push(d);
     if (group.length > SCAN_LIMIT) {
       byKey ??= new Map();
-      for (const x of group.length === SCAN_LIMIT + 1 ? group : [d]) byKey.set(keyOf(x.host, x.scheme, x.port), x);
+      for (const x of group.length === SCAN_LIMIT + 1 ? group : [d]) byKey.set(keyOf(x.host, x.port), x);
     }
   }
-  return { list, byHost };
+  return { list, byHost, anyPort: [...anyPort.values()] };
 }
 
-/** Every distinct (host, scheme, port) the policy allows, in first-seen order. */
+/** Every distinct (host, port) the policy allows, in first-seen order. */
 export function destinationsOf(policy: CompiledPolicy): Destination[] {
   return collectDestinations(policy).list;
 }
@@ -192,44 +219,76 @@ function sameDestinations(a: readonly Destination[], b: readonly Destination[]):
   return true;
 }
 
-const DEFAULT_DENY: Json = {
-  name: 'default_deny',
-  domains: ['*'],
-  routes: [
-    { match: { connect_matcher: {} }, direct_response: { status: 403, body: DENY_BODY } },
-    { match: { prefix: '/' }, direct_response: { status: 403, body: DENY_BODY } },
-  ],
-};
-
-let defaultDenyPart: EncodedPart | undefined;
-
-const DEFAULT_DENY_PLAN: VirtualHostPlan = {
-  key: '\u0000default_deny',
-  json: () => structuredClone(DEFAULT_DENY),
-  encode: () => (defaultDenyPart ??= { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [DEFAULT_DENY] }), source: undefined }),
-};
+const DEFAULT_DENY_ROUTES: Json[] = [
+  { match: { connect_matcher: {} }, direct_response: { status: 403, body: DENY_BODY } },
+  { match: { prefix: '/' }, direct_response: { status: 403, body: DENY_BODY } },
+];
 
 /**
  * When the policy default or any identity runs in report mode, the catch-all forwards through the dynamic
  * forward proxy instead of answering 403: report mode lets would-be denials pass, and an Envoy-level 403
- * would pre-empt it. ext_authz (fail closed) still denies in enforce mode.
+ * would pre-empt it. Default deny then rests on ext_authz alone (fail closed: unreachable Tollgate → 403).
  */
-const REPORT_FORWARD: Json = {
-  name: 'default_forward_report_mode',
-  domains: ['*'],
-  routes: [
-    { match: { connect_matcher: {} }, route: { cluster: DFP_PLAIN_CLUSTER, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } },
-    { match: { prefix: '/' }, route: { cluster: DFP_TLS_CLUSTER, timeout: '30s' } },
-  ],
-};
+const REPORT_FORWARD_ROUTES: Json[] = [
+  { match: { connect_matcher: {} }, route: { cluster: DFP_PLAIN_CLUSTER, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } },
+  { match: { prefix: '/' }, route: { cluster: DFP_TLS_CLUSTER, timeout: '30s' } },
+];
 
-let reportForwardPart: EncodedPart | undefined;
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
-const REPORT_FORWARD_PLAN: VirtualHostPlan = {
-  key: '\u0000default_forward_report_mode',
-  json: () => structuredClone(REPORT_FORWARD),
-  encode: () => (reportForwardPart ??= { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [REPORT_FORWARD] }), source: undefined }),
-};
+/**
+ * `:authority` of a host on any port (or none), case-insensitive as domain matching is. A domain cannot say this for a
+ * wildcard host (`*.example.com:*` has a `*` at both ends; config_impl.cc only takes a leading or a trailing one), and
+ * the bare host may belong to another virtual host, so any-port routes match the authority in the catch-all.
+ */
+function anyPortAuthority(d: AnyPortDestination): Json[] {
+  const host = d.wildcard ? `[^.:/\\[\\]]+(\\.[^.:/\\[\\]]+)*${escapeRegex(d.host.slice(1))}` : escapeRegex(hostForDomain(d.host));
+  return [{ name: ':authority', string_match: { safe_regex: { regex: `(?i)^${host}(:[0-9]{1,5})?$` } } }];
+}
+
+/** Any-port hosts go through the forward proxy, which connects to the port in `:authority` (scheme's default without one). */
+function anyPortRoutes(dests: readonly AnyPortDestination[]): Json[] {
+  const routes: Json[] = [];
+  for (const d of dests) {
+    if (d.connect) routes.push({ match: { connect_matcher: {}, headers: anyPortAuthority(d) }, route: { cluster: DFP_PLAIN_CLUSTER, upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } });
+    routes.push({ match: { prefix: '/', headers: anyPortAuthority(d) }, route: { cluster: d.scheme === 'https' ? DFP_TLS_CLUSTER : DFP_PLAIN_CLUSTER, timeout: '30s' } });
+  }
+  return routes;
+}
+
+/** The catch-all virtual host (`*`): any-port routes first, then 403 (or forwarding in report mode). */
+export function catchAllVirtualHostJson(anyPort: readonly AnyPortDestination[], report: boolean): Json {
+  const name = report ? 'default_forward_report_mode' : 'default_deny';
+  return { name, domains: ['*'], routes: [...anyPortRoutes(anyPort), ...(report ? REPORT_FORWARD_ROUTES : DEFAULT_DENY_ROUTES)] };
+}
+
+class CatchAllVirtualHost implements VirtualHostPlan {
+  private static readonly encoded = new Map<string, EncodedPart>();
+  private readonly vh: Json;
+  readonly key: string;
+
+  constructor(anyPort: readonly AnyPortDestination[], report: boolean) {
+    this.vh = catchAllVirtualHostJson(anyPort, report);
+    this.key = `\u0000${this.vh.name as string}`;
+  }
+
+  json(): Json {
+    return structuredClone(this.vh);
+  }
+
+  encode(): EncodedPart {
+    const signature = JSON.stringify(this.vh);
+    const known = CatchAllVirtualHost.encoded.get(signature);
+    if (known) return known;
+    const part: EncodedPart = { bytes: encodeMessageFields(ROUTE_CONFIGURATION, { virtual_hosts: [this.vh] }), source: undefined };
+    // Bounded: the two plain catch-alls plus the any-port variants of recent policies.
+    if (CatchAllVirtualHost.encoded.size > 64) CatchAllVirtualHost.encoded.clear();
+    CatchAllVirtualHost.encoded.set(signature, part);
+    return part;
+  }
+}
 
 export interface RoutePlan {
   virtualHosts: VirtualHostPlan[];
@@ -250,6 +309,7 @@ export interface RoutePlan {
  */
 export function routePlan(destinations: readonly Destination[] | Destinations, opts: { reportCatchAll?: boolean } = {}): RoutePlan {
   let byHost: ReadonlyMap<string, readonly Destination[]>;
+  const anyPort = 'byHost' in destinations ? destinations.anyPort : [];
   if ('byHost' in destinations) byHost = destinations.byHost;
   else {
     const grouped = new Map<string, Destination[]>();
@@ -305,12 +365,25 @@ export function routePlan(destinations: readonly Destination[] | Destinations, o
     }
     virtualHosts.push(new DestinationVirtualHost(host, dests));
   }
+  for (const d of anyPort) {
+    if (d.connect && !dfpPlain) {
+      clusters.push(DFP_PLAIN_CLUSTER);
+      dfpPlain = true;
+    }
+    if (d.scheme === 'https' && !dfpTls) {
+      clusters.push(DFP_TLS_CLUSTER);
+      dfpTls = true;
+    } else if (d.scheme === 'http' && !dfpPlain) {
+      clusters.push(DFP_PLAIN_CLUSTER);
+      dfpPlain = true;
+    }
+  }
   if (opts.reportCatchAll) {
     if (!dfpPlain) clusters.push(DFP_PLAIN_CLUSTER);
     if (!dfpTls) clusters.push(DFP_TLS_CLUSTER);
     dfpPlain = dfpTls = true;
-    virtualHosts.push(REPORT_FORWARD_PLAN);
-  } else virtualHosts.push(DEFAULT_DENY_PLAN);
+  }
+  virtualHosts.push(new CatchAllVirtualHost(anyPort, opts.reportCatchAll === true));
   return { virtualHosts, clusters, tunnels: new Set(tunnels), dfpTls, dfpPlain };
 }
 
