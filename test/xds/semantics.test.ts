@@ -334,11 +334,23 @@ describe('Envoy config semantics: clusters (cluster factories)', () => {
 });
 
 const defaults = xdsOptionsSchema.parse({});
+// Placeholders with the PEM markers the options schema asks for; nothing parses them.
+const FAKE_CERT = '-----BEGIN CERTIFICATE-----\nTUlJQg==\n-----END CERTIFICATE-----\n';
+const FAKE_KEY = '-----BEGIN PRIVATE KEY-----\nTUlJQg==\n-----END PRIVATE KEY-----\n';
+const MTLS = xdsOptionsSchema.parse({ downstream: { mode: 'mtls', certificateChain: FAKE_CERT, privateKey: FAKE_KEY, trustedCa: FAKE_CERT, trustDomain: 'prod.example' } });
 
-function build(text: string): ResourceJson[] {
+/** Option sets the property test cycles through: the ways a gateway is configured. */
+const OPTION_SETS = [
+  defaults,
+  MTLS,
+  xdsOptionsSchema.parse({ downstream: { mode: 'sidecar' }, accessLog: false }),
+  xdsOptionsSchema.parse({ extProc: false, failureModeAllow: true, tollgateAddress: 'tollgate.internal:7070' }),
+];
+
+function build(text: string, opts = defaults): ResourceJson[] {
   const loaded = loadPolicyText(text);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  return buildResources(loaded.policy, defaults);
+  return buildResources(loaded.policy, opts);
 }
 
 function readable(problems: SemanticProblem[]): string[] {
@@ -369,11 +381,11 @@ function collidingPolicy(seed: number): string {
 }
 
 describe('Envoy config semantics: what Tollgate builds from policies', () => {
-  it('300 random policies with shared hosts build resources with no semantic problems (fixed seed)', () => {
+  it('300 random policies with shared hosts build resources with no semantic problems, under every kind of gateway options (fixed seed)', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 300; seed++) {
       const text = collidingPolicy(seed);
-      const problems = checkEnvoySemantics(build(text));
+      const problems = checkEnvoySemantics(build(text, OPTION_SETS[seed % OPTION_SETS.length]));
       if (problems.length > 0) failures.push(`seed ${seed}:\n${text}${readable(problems).join('\n')}`);
     }
     expect(failures.slice(0, 3).join('\n\n'), `${failures.length} of 300 policies`).toBe('');
@@ -387,6 +399,14 @@ describe('Envoy config semantics: what Tollgate builds from policies', () => {
   it('the same host and port allowed under http and under https builds a route configuration Envoy accepts', () => {
     const text = 'version: 1\negress:\n  - identity: "*"\n    allow:\n      - { host: api.example.com, scheme: http, port: 8080 }\n      - { host: api.example.com, scheme: https, port: 8080 }\n';
     expect(readable(checkEnvoySemantics(build(text)))).toEqual([]);
+  });
+
+  it('with downstream mTLS, the listener\'s SDS secrets are in the snapshot, and a snapshot without them is caught', () => {
+    const res = build(TEST_POLICY, MTLS);
+    expect(res.some((r) => r.typeName === T.secret[1])).toBe(true);
+    expect(readable(checkEnvoySemantics(res))).toEqual([]);
+    const withoutSecrets = checkEnvoySemantics(res.filter((r) => r.typeName !== T.secret[1]));
+    expect(withoutSecrets.map((p) => p.rule)).toEqual(['tls.sds-secret-exists', 'tls.sds-secret-exists']);
   });
 
   it('a rule with port "*" builds resources Envoy accepts', () => {

@@ -122,10 +122,10 @@ export function checkCluster(name: string, cluster: Json, resourceAt: string, in
     const tls = obj(socket.typed_config) ?? {};
     const common = obj(tls.common_tls_context) ?? {};
     const at = 'transport_socket.typed_config.common_tls_context';
-    list(common.tls_certificate_sds_secret_configs).forEach((ref, i) => checkSdsReference(ref, 'tls_certificate', `${at}.tls_certificate_sds_secret_configs[${i}]`, index, report));
+    list(common.tls_certificate_sds_secret_configs).forEach((ref, i) => checkSdsReference(ref, 'tls_certificate', 'upstream', `${at}.tls_certificate_sds_secret_configs[${i}]`, index, report));
     const combined = obj(common.combined_validation_context);
-    if (common.validation_context_sds_secret_config !== undefined) checkSdsReference(common.validation_context_sds_secret_config, 'validation_context', `${at}.validation_context_sds_secret_config`, index, report);
-    if (combined?.validation_context_sds_secret_config !== undefined) checkSdsReference(combined.validation_context_sds_secret_config, 'validation_context', `${at}.combined_validation_context.validation_context_sds_secret_config`, index, report);
+    if (common.validation_context_sds_secret_config !== undefined) checkSdsReference(common.validation_context_sds_secret_config, 'validation_context', 'upstream', `${at}.validation_context_sds_secret_config`, index, report);
+    if (combined?.validation_context_sds_secret_config !== undefined) checkSdsReference(combined.validation_context_sds_secret_config, 'validation_context', 'upstream', `${at}.combined_validation_context.validation_context_sds_secret_config`, index, report);
     // The dynamic forward proxy checks the SAN against the Host header itself (auto_san_validation, above).
     if (!dnsCache) {
       const missing = unverifiedUpstream(common, tls, index);

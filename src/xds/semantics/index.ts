@@ -60,7 +60,7 @@ function rank(res: ResourceJson): number {
 
 const ORIGIN_LABEL: Record<SemanticProblem['origin'], string> = {
   'envoy-rejects': 'Envoy rejects this',
-  'envoy-runtime': 'Envoy accepts this but',
+  'envoy-runtime': 'Envoy accepts this',
   tollgate: 'Tollgate rule',
 };
 
@@ -70,7 +70,7 @@ const ORIGIN_LABEL: Record<SemanticProblem['origin'], string> = {
  * what it means, and the Envoy source that decides it.
  */
 export function semanticProblemToProblem(p: SemanticProblem): Problem {
-  const what = p.note ? `${ORIGIN_LABEL[p.origin]}${p.origin === 'envoy-runtime' ? ' ' : ': '}${p.note}` : ORIGIN_LABEL[p.origin];
+  const what = p.note ? `${ORIGIN_LABEL[p.origin]}: ${p.note}` : ORIGIN_LABEL[p.origin];
   return {
     path: `xds.${p.resource.type}[${p.resource.name}]${p.path === '' ? '' : `.${p.path}`}`,
     message: `${p.message} (${what}; ${p.source.file} ${p.source.fn})`,

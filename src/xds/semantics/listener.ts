@@ -210,12 +210,12 @@ function checkDownstreamTls(chain: Json, chainAt: string, index: SnapshotIndex, 
   } else if (inline.length > 0 && sds.length > 0) {
     report({ rule: 'tls.server-certificate', origin: 'envoy-rejects', path: `${at}.common_tls_context`, message: 'SDS and non-SDS TLS certificates may not be mixed in server contexts', source: serverContext });
   }
-  sds.forEach((ref, i) => checkSdsReference(ref, 'tls_certificate', `${at}.common_tls_context.tls_certificate_sds_secret_configs[${i}]`, index, report));
+  sds.forEach((ref, i) => checkSdsReference(ref, 'tls_certificate', 'downstream', `${at}.common_tls_context.tls_certificate_sds_secret_configs[${i}]`, index, report));
   const combined = obj(common.combined_validation_context);
   const validationRefs: Array<[unknown, string]> = [];
   if (common.validation_context_sds_secret_config !== undefined) validationRefs.push([common.validation_context_sds_secret_config, `${at}.common_tls_context.validation_context_sds_secret_config`]);
   if (combined?.validation_context_sds_secret_config !== undefined) validationRefs.push([combined.validation_context_sds_secret_config, `${at}.common_tls_context.combined_validation_context.validation_context_sds_secret_config`]);
-  for (const [ref, path] of validationRefs) checkSdsReference(ref, 'validation_context', path, index, report);
+  for (const [ref, path] of validationRefs) checkSdsReference(ref, 'validation_context', 'downstream', path, index, report);
 
   if (boolValue(tls.require_client_certificate)) {
     const inlineCa = [obj(common.validation_context), obj(combined?.default_validation_context)].some((c) => c?.trusted_ca !== undefined);

@@ -16,7 +16,7 @@ type Report = (p: Omit<SemanticProblem, 'resource'>) => void;
  * (Tollgate's bootstrap defines none), over ADS a Secret of this snapshot, of the kind the field asks for.
  * SDS sources other than ADS are not Tollgate's to check.
  */
-export function checkSdsReference(ref: unknown, want: 'tls_certificate' | 'validation_context', path: string, index: SnapshotIndex, report: Report): void {
+export function checkSdsReference(ref: unknown, want: 'tls_certificate' | 'validation_context', side: 'downstream' | 'upstream', path: string, index: SnapshotIndex, report: Report): void {
   const config = obj(ref) ?? {};
   const name = str(config.name) ?? '';
   const source = obj(config.sds_config);
@@ -39,8 +39,11 @@ export function checkSdsReference(ref: unknown, want: 'tls_certificate' | 'valid
       origin: 'envoy-runtime',
       path: `${path}.name`,
       message: `SDS secret '${name}' is not in the snapshot`,
-      note: 'Envoy keeps the listener or cluster warming until initial_fetch_timeout (15 s), then resets every TLS connection ("SDS hasn\'t finished updating Ssl context config yet.", downstream_context_secrets_not_ready)',
-      source: { file: 'source/common/tls/server_ssl_socket.cc', fn: 'ServerSslSocketFactory::createDownstreamTransportSocket' },
+      note:
+        side === 'downstream'
+          ? 'the listener warms until initial_fetch_timeout (15 s), then every TLS connection is reset (downstream_context_secrets_not_ready)'
+          : 'the cluster warms until initial_fetch_timeout (15 s), then every upstream connection fails (upstream_context_secrets_not_ready)',
+      source: side === 'downstream' ? { file: 'source/common/tls/server_ssl_socket.cc', fn: 'ServerSslSocketFactory::createDownstreamTransportSocket' } : { file: 'source/common/tls/client_ssl_socket.cc', fn: 'ClientSslSocketFactory::createTransportSocket' },
     });
     return;
   }
