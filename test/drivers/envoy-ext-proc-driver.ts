@@ -100,6 +100,8 @@ export interface ExtProcOutcome {
   contentLengthMismatch?: { header: number; body: number };
   /** The stream's dynamic metadata after this filter (with what the processor wrote in receiving namespaces). */
   dynamicMetadata: Record<string, Record<string, unknown>>;
+  /** Who answered a local reply: the processor (immediate_response), the ext_proc filter (errors), or Envoy's filter manager (413). */
+  localReplyOrigin?: 'processor' | 'filter' | 'envoy';
   error?: string;
 }
 
@@ -200,7 +202,7 @@ export class EnvoyExtProcDriver {
     let responseHeadersMessage = false;
     let responseHeadersOut: Headers | undefined;
 
-    const finish = (o: { result: 'forwarded' | 'local_reply'; status?: number; headers: Headers; body: Buffer; trailers?: Headers; error?: string }): ExtProcOutcome => {
+    const finish = (o: { result: 'forwarded' | 'local_reply'; status?: number; headers: Headers; body: Buffer; trailers?: Headers; error?: string; origin?: 'processor' | 'envoy' }): ExtProcOutcome => {
       stream.cancel(); // Envoy resets the stream when the request is done
       inbox.close();
       const cl = o.result === 'forwarded' ? o.headers.find(([k]) => k === 'content-length') : undefined;
@@ -221,6 +223,7 @@ export class EnvoyExtProcDriver {
         contentLengthConsistent: !mismatch,
         ...(mismatch ? { contentLengthMismatch: mismatch } : {}),
         dynamicMetadata,
+        ...(o.result === 'local_reply' ? { localReplyOrigin: o.origin ?? 'filter' } : {}),
         ...(o.error ? { error: o.error } : {}),
       };
     };
@@ -351,7 +354,7 @@ export class EnvoyExtProcDriver {
       if (bodyMode === 'BUFFERED' || bodyMode === 'BUFFERED_PARTIAL') {
         const total = Buffer.concat(chunks);
         // filter_manager.cc ActiveStreamDecoderFilter::requestDataTooLarge: buffering past the decoder limit is a 413.
-        if (bodyMode === 'BUFFERED' && total.length > limit) return finish({ result: 'local_reply', status: 413, headers: [], body: Buffer.from('Payload Too Large') });
+        if (bodyMode === 'BUFFERED' && total.length > limit) return finish({ result: 'local_reply', status: 413, headers: [], body: Buffer.from('Payload Too Large'), origin: 'envoy', error: `body of ${total.length} bytes exceeds the decoder buffer limit of ${limit}` });
         const part = bodyMode === 'BUFFERED' ? total : total.subarray(0, limit);
         const r = await bufferedReply(part, part.length === total.length && !hasTrailers);
         if (!Buffer.isBuffer(r)) return r;
@@ -474,12 +477,12 @@ function overrideMode(o: Record<string, string | undefined>, configured: Process
   };
 }
 
-function immediate(reply: ProcessingResponse): { result: 'local_reply'; status: number; headers: Headers; body: Buffer } {
+function immediate(reply: ProcessingResponse): { result: 'local_reply'; status: number; headers: Headers; body: Buffer; origin: 'processor' } {
   const ir = reply.immediate_response!;
   const code = statusNumber((ir.status as { code?: unknown } | undefined)?.code);
   const headers: Headers = (ir.headers?.set_headers ?? []).map((h) => [h.header?.key ?? '', headerValue(h.header) ?? '']);
   // ext_proc.cc sendImmediateResponse: a status below 200 falls back to 200.
-  return { result: 'local_reply', status: code >= 200 ? code : 200, headers, body: Buffer.from(ir.body ?? []) };
+  return { result: 'local_reply', status: code >= 200 ? code : 200, headers, body: Buffer.from(ir.body ?? []), origin: 'processor' };
 }
 
 function headerValue(h: HeaderValue | undefined): string | undefined {
