@@ -3,7 +3,9 @@ import type { PolicyVersion } from '../engine/policy-version.js';
 import { parseAuthority } from '../policy/host.js';
 import type { CommonResponse, ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
+import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
+import { redactPath } from '../scrub/path.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
 import { decisionFromMetadata } from './metadata.js';
 
@@ -36,7 +38,9 @@ function modeOverride(body: 'BUFFERED' | 'STREAMED') {
  */
 export class RequestProcessor {
   private phase: Phase = 'headers';
-  private readonly findings: Finding[] = [];
+  /** Bounded: one body can hold millions of findings; beyond the first 1000 they are only counted. */
+  private readonly findings = new FindingTally();
+  private readonly blockTypes = new Set<string>();
   private identity = 'unknown';
   private destination = '(unknown)';
   private method = '';
@@ -85,7 +89,7 @@ export class RequestProcessor {
     this.requestId = get('x-request-id');
     this.method = get(':method') ?? '';
     const rawPath = get(':path') ?? '';
-    this.path = rawPath.split(/[?#]/)[0]!.slice(0, 512);
+    this.path = redactPath(rawPath);
     this.contentType = get('content-type');
     const plan = this.version.scrub;
     if (!plan.enabled) {
@@ -96,14 +100,14 @@ export class RequestProcessor {
 
     const opts = { actions: this.actions };
     const scrubbed = scrubHeaders(plan.detectors, headers, opts);
-    this.findings.push(...scrubbed.findings);
+    this.add(scrubbed.findings);
     const query = scrubQuery(plan.detectors, rawPath, opts);
     for (const f of query.findings) {
       // `:path` is never rewritten, so a token in the query cannot be scrubbed: mutating actions escalate to block.
       const escalate = !isPiiType(f.type) && f.action !== 'allow' && f.action !== 'block';
-      this.findings.push(escalate ? { ...f, action: 'block' } : f.action === 'block' ? f : { ...f, action: 'allow' });
+      this.add([escalate ? { ...f, action: 'block' } : f.action === 'block' ? f : { ...f, action: 'allow' }]);
     }
-    if (scrubbed.blocked || this.findings.some((f) => f.action === 'block')) return this.block();
+    if (scrubbed.blocked || this.blockTypes.size > 0) return this.block();
 
     const common: CommonResponse = scrubbed.changed.length > 0 ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
     if (scrubbed.changed.length > 0) this.outcome = 'scrubbed';
@@ -134,7 +138,7 @@ export class RequestProcessor {
       this.phase = 'done';
       this.bytesScanned += body.length;
       const result = scrubBody(this.version.scrub.detectors, body, this.contentType, { actions: this.actions });
-      this.findings.push(...result.findings);
+      this.add(result.findings);
       if (result.summary.note) this.note = result.summary.note;
       if (result.blocked) return this.block();
       if (!result.changed) return continueResponse('request_body');
@@ -147,7 +151,8 @@ export class RequestProcessor {
       this.bytesScanned += body.length;
       const step = body.length > 0 ? this.stream.push(body) : { output: '', findings: [], blocked: false };
       const last = endOfStream ? this.stream.end() : undefined;
-      this.findings.push(...step.findings, ...(last?.findings ?? []));
+      this.add(step.findings);
+      if (last) this.add(last.findings);
       if (step.blocked || last?.blocked) {
         this.note = 'blocked mid-stream: earlier chunks had already been forwarded';
         return this.block();
@@ -169,7 +174,7 @@ export class RequestProcessor {
   private onTrailers(): ProcessingResponse {
     if (this.phase !== 'body_streamed' || !this.stream) return { request_trailers: {} } as ProcessingResponse;
     const last = this.stream.end();
-    this.findings.push(...last.findings);
+    this.add(last.findings);
     this.phase = 'done';
     if (last.output.length === 0) return { request_trailers: {} } as ProcessingResponse;
     this.outcome = 'blocked';
@@ -180,14 +185,15 @@ export class RequestProcessor {
   private block(): ProcessingResponse {
     this.outcome = 'blocked';
     this.phase = 'done';
-    const types = [...new Set(this.findings.filter((f) => f.action === 'block').map((f) => f.type))];
+    const types = [...this.blockTypes];
     return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: types, reason: `request carries ${types.join(', ')}, which policy blocks from leaving` });
   }
 
   /** The audit record for this stream (call once when the stream ends). */
   record(): ScrubRecord {
-    const counts: Record<string, number> = {};
-    for (const f of this.findings) counts[f.type] = (counts[f.type] ?? 0) + 1;
+    const counts = this.findings.counts();
+    const dropped = this.findings.dropped > 0 ? `${this.findings.dropped} findings beyond the first ${this.findings.kept.length} are in counts only` : undefined;
+    const note = [this.note, dropped].filter((n) => n !== undefined).join('; ');
     return {
       time: new Date().toISOString(),
       decision_id: this.decisionId,
@@ -197,12 +203,17 @@ export class RequestProcessor {
       method: this.method,
       path: this.path,
       outcome: this.observing ? 'observed' : this.outcome,
-      findings: this.findings.map((f) => ({ type: f.type, action: f.action, where: where(f), fingerprint: f.fingerprint })),
+      findings: this.findings.kept.map((f) => ({ type: f.type, action: f.action, where: where(f), fingerprint: f.fingerprint })),
       counts,
       bytes_scanned: this.bytesScanned,
       body_mode: this.bodyMode,
-      ...(this.note ? { note: this.note } : {}),
+      ...(note ? { note } : {}),
     };
+  }
+
+  private add(findings: readonly Finding[]): void {
+    this.findings.add(findings);
+    for (const f of findings) if (f.action === 'block') this.blockTypes.add(f.type);
   }
 }
 
