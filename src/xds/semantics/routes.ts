@@ -27,7 +27,7 @@ export function checkRouteConfiguration(name: string, rc: Json, index: SnapshotI
         origin: 'envoy-runtime',
         path: `${at}.name`,
         message: `virtual host name "${vhostName}" is also used by ${firstNamed}`,
-        note: 'Envoy keys RDS virtual hosts by name (a std::map emplace), so it keeps only the first and drops this one, with its domains and routes',
+        note: 'Envoy keeps RDS virtual hosts in a std::map keyed by name and rebuilds the route table from it (in the versions read), so only the first survives and this one is dropped with its domains and routes',
         source: { file: 'source/common/router/route_config_update_receiver_impl.cc', fn: 'RouteConfigUpdateReceiverImpl::initializeRdsVhosts' },
       });
     } else vhostNames.set(vhostName, at);
