@@ -21,6 +21,9 @@ import { EmbeddedInventoryStore } from './store/embedded/inventory-store.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
+import { backgroundReporter, type BackgroundErrorReporter } from './engine/background.js';
+import { PolicyParser } from './engine/policy-parser.js';
+import { StorageHealth } from './engine/storage-health.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/registry.js';
 import { loadServiceProtos } from './proto/load.js';
@@ -44,6 +47,10 @@ export interface RunningServer {
   grpcPort: number;
   adminPort: number;
   policies: PolicyManager;
+  /** Data-directory writability, reported by every writer (policy, inventory, audit) and shown by /readyz. */
+  storage: StorageHealth;
+  /** Logs and counts (`tollgate_background_errors_total{task}`) a failure of a background task. */
+  reportError: BackgroundErrorReporter;
   /** Every decision, scrub result and access log entry, in batches. */
   events: EventBus;
   close(): Promise<void>;
@@ -68,7 +75,14 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   log.info({ ms: Math.round(protos.loadMs) }, 'Envoy service protos loaded');
 
   const metrics = createMetrics();
-  const policies = new PolicyManager(new EmbeddedPolicyStore(config.dataDir), log, config.policyFile);
+  const reportError = backgroundReporter(log, metrics.backgroundErrors);
+  const storage = new StorageHealth(config.dataDir);
+  metrics.storageWritable.set(1);
+  storage.onChange((healthy) => metrics.storageWritable.set(healthy ? 1 : 0));
+  const quarantined = (q: { file: string; movedTo: string; reason: string }) => log.error(q, `${q.file} is corrupt (${q.reason}); moved to ${q.movedTo} and starting without it`);
+  const policyStore = new EmbeddedPolicyStore(config.dataDir, { onQuarantine: quarantined });
+  const parser = new PolicyParser();
+  const policies = new PolicyManager(policyStore, log, config.policyFile, { parse: (text, known) => parser.parse(text, known), reportError, storage, storePath: policyStore.path });
   await policies.init();
   metrics.policyVersion.set(policies.current.version);
   policies.subscribe((v) => metrics.policyVersion.set(v.version));
@@ -77,7 +91,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING'])));
   health.addToServer(grpcServer);
-  const events = new EventBus({ onError: (err) => log.error({ err }, 'event subscriber failed') });
+  const events = new EventBus({ onError: (err) => reportError('event-subscriber', err) });
   const join = new RequestJoin();
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
@@ -88,8 +102,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     onDrop: (n, total) => log.error({ n, total }, 'audit records dropped: retry queue full'),
   });
   if (config.visibility) recorder.attach(events);
-  const inventoryStore = await EmbeddedInventoryStore.open({ dataDir: config.dataDir });
-  const inventory = new Inventory({ store: inventoryStore, onError: (err) => log.warn({ err }, 'inventory could not fold an event') });
+  const inventoryStore = await EmbeddedInventoryStore.open({
+    dataDir: config.dataDir,
+    onError: (err) => reportError('inventory-snapshot', err),
+    onQuarantine: quarantined,
+    onWrite: (err) => (err ? storage.fail('inventory', err, inventoryStore.snapshotPath) : storage.ok('inventory')),
+  });
+  const inventory = new Inventory({ store: inventoryStore, onError: (err) => reportError('inventory-fold', err) });
   if (config.visibility) inventory.attach(events);
   const alerts = new AlertEngine(policies.current.alerts, { logger: log });
   if (config.visibility) alerts.attach(events);
@@ -109,7 +128,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
+  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, storage, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
@@ -118,6 +137,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     grpcPort,
     adminPort,
     policies,
+    storage,
+    reportError,
     events,
     // Stop taking requests first, then drain: every event of an answered request reaches the audit log.
     async close() {
@@ -125,6 +146,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
       await app.close();
+      await parser.close();
       // ADS streams never end on their own: give in-flight calls a moment, then cut the rest.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -1,14 +1,17 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { PolicyError } from '../engine/policy-manager.js';
-import { startServer } from '../server.js';
+import { installProcessGuards } from '../engine/process-guard.js';
+import { createLogger } from '../logger.js';
+import { startServer, type RunningServer } from '../server.js';
 
 export const serveHelp = `Usage: tollgate serve [--policy FILE] [--grpc HOST:PORT] [--admin HOST:PORT] [--data DIR] [--admin-token TOKEN]
 
 Starts the gRPC server (ext_authz, health; default 127.0.0.1:7070) and the admin REST API
 (default 127.0.0.1:7071). The policy file is watched and hot-reloaded; PUT /v1/policy versions
 persist in the data directory (default ./data). Environment: TOLLGATE_GRPC_ADDRESS,
-TOLLGATE_ADMIN_ADDRESS, TOLLGATE_DATA_DIR, TOLLGATE_POLICY, TOLLGATE_ADMIN_TOKEN, TOLLGATE_LOG_LEVEL.
+TOLLGATE_ADMIN_ADDRESS, TOLLGATE_DATA_DIR, TOLLGATE_POLICY, TOLLGATE_ADMIN_TOKEN, TOLLGATE_ADMIN_ALLOWED_HOSTS,
+TOLLGATE_LOG_LEVEL.
 The admin API refuses a non-loopback address without a token.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -28,7 +31,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     console.log(serveHelp);
     return 0;
   }
-  let server;
+  let server: RunningServer | undefined;
+  let uninstall = () => {};
   try {
     const config = loadConfig({
       policyFile: values.policy,
@@ -38,9 +42,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
       adminToken: values['admin-token'],
       logLevel: values['log-level'] as never,
     });
-    server = await startServer(config);
+    const logger = createLogger(config.logLevel);
+    uninstall = installProcessGuards({ log: logger, report: () => server?.reportError });
+    server = await startServer(config, { logger });
   } catch (err) {
+    uninstall();
     console.error(`tollgate serve: ${err instanceof PolicyError ? err.message : (err as Error).message}`);
+    // Whatever startup had opened (files, timers) must not keep a failed process alive: a supervisor restarts a dead one, never a hung one.
+    setTimeout(() => process.exit(1), 1000).unref();
     return 1;
   }
   await new Promise<void>((resolve) => {
@@ -49,5 +58,6 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await server.close();
+  uninstall();
   return 0;
 }

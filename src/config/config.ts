@@ -8,6 +8,8 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   policyFile: z.string().min(1).optional(),
   adminToken: z.string().min(16, 'admin token must be at least 16 characters').optional(),
+  /** Names (besides IP literals, localhost and the bind host) clients may use in the admin API's `Host`: the DNS-rebinding guard. */
+  adminAllowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name without port or scheme')).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   watchPolicy: z.boolean().default(true),
   /** Tollgate's gRPC address as the Envoy gateways reach it (goes into the pushed clusters); default: grpcAddress. */
@@ -29,6 +31,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     dataDir: env.TOLLGATE_DATA_DIR,
     policyFile: env.TOLLGATE_POLICY,
     adminToken: env.TOLLGATE_ADMIN_TOKEN,
+    adminAllowedHosts: env.TOLLGATE_ADMIN_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter((h) => h !== ''),
     logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
     egressPort: env.TOLLGATE_EGRESS_PORT,

@@ -1,14 +1,30 @@
 import { readFile, watch } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { ParseResult } from '../policy/parse.js';
+import { knownSecrets, parsePolicyUpdate } from '../policy/secrets.js';
 import type { Problem } from '../policy/problems.js';
 import type { PolicyStore } from '../store/policy-store.js';
-import { buildPolicy, etagFor, sha256Hex, type PolicyVersion } from './policy-version.js';
+import { runInBackground, type BackgroundErrorReporter } from './background.js';
+import { buildPolicy, buildPolicyFromDocument, etagFor, sha256Hex, type BuildResult, type ParseLimit, type PolicyVersion } from './policy-version.js';
+import type { StorageHealth } from './storage-health.js';
 
 export type UpdateResult =
   | { ok: true; version: PolicyVersion }
-  | { ok: false; kind: 'invalid'; problems: Problem[] }
-  | { ok: false; kind: 'conflict'; current: PolicyVersion };
+  | { ok: false; kind: 'invalid'; problems: Problem[]; limit?: ParseLimit }
+  | { ok: false; kind: 'conflict'; current: PolicyVersion }
+  | { ok: false; kind: 'storage'; code: string | undefined; message: string; current: PolicyVersion };
+
+export interface PolicyManagerOptions {
+  /** Parses untrusted text and puts back secret placeholders; the server passes a worker-thread parser so YAML never runs on the event loop. */
+  parse?: (text: string, known: ReadonlyMap<string, string>) => Promise<ParseResult>;
+  /** Where a failed file reload or watcher goes (logged and counted); default: logged. */
+  reportError?: BackgroundErrorReporter;
+  /** Told whether each policy write succeeded. */
+  storage?: StorageHealth;
+  /** For messages: where the store keeps its versions. */
+  storePath?: string;
+}
 
 const EMPTY_POLICY = 'version: 1\n# no rules: everything is denied\n';
 
@@ -24,11 +40,18 @@ export class PolicyManager {
   /** sha256 of the policy file content last imported; kept with API versions so a restart can tell whether the file changed. */
   private fileSha: string | undefined;
 
+  private readonly parse: (text: string, known: ReadonlyMap<string, string>) => Promise<ParseResult>;
+  private readonly reportError: BackgroundErrorReporter;
+
   constructor(
     private readonly store: PolicyStore,
     private readonly log: Logger,
     private readonly policyFile?: string,
-  ) {}
+    private readonly opts: PolicyManagerOptions = {},
+  ) {
+    this.parse = opts.parse ?? ((text, known) => Promise.resolve(parsePolicyUpdate(text, known)));
+    this.reportError = opts.reportError ?? ((task, err) => log.error({ err, task }, 'policy background task failed'));
+  }
 
   /** The version every request is decided against; a plain field read on the hot path. */
   get current(): PolicyVersion {
@@ -37,17 +60,29 @@ export class PolicyManager {
 
   async init(): Promise<void> {
     const stored = await this.store.load();
-    const fileText = this.policyFile ? await readFile(this.policyFile, 'utf8') : undefined;
+    const where = this.opts.storePath ?? 'the data directory';
+    let fileText: string | undefined;
+    let fileError: string | undefined;
+    if (this.policyFile) {
+      try {
+        fileText = await readFile(this.policyFile, 'utf8');
+      } catch (err) {
+        fileError = (err as Error).message;
+      }
+    }
     const fileSha = fileText === undefined ? undefined : sha256Hex(fileText);
     if (stored && (fileSha === undefined || stored.sourceSha256 === fileSha)) {
       const built = buildPolicy(stored.text);
       if (built.ok) {
         this.currentVersion = { ...built.build, version: stored.version, etag: etagFor(stored.version, built.build.sha256), loadedAt: stored.updatedAt };
         this.fileSha = stored.sourceSha256;
+        // A missing file must not stop a restart: the stored version is the last good state.
+        if (fileError) this.log.error({ file: this.policyFile, error: fileError, version: stored.version, store: where }, `policy file ${this.policyFile} cannot be read; serving stored policy version ${stored.version} from ${where}`);
         return;
       }
-      this.log.error({ problems: built.problems }, 'stored policy no longer compiles; falling back to the policy file');
+      this.log.error({ problems: built.problems, store: where }, `stored policy in ${where} no longer compiles; falling back to the policy file`);
     }
+    if (fileError) throw new Error(`policy file ${this.policyFile} cannot be read (${fileError}) and ${where} holds no usable stored policy to serve instead`);
     const text = fileText ?? EMPTY_POLICY;
     const built = buildPolicy(text);
     if (!built.ok) throw new PolicyError(`policy ${this.policyFile ?? '(empty)'} is invalid`, built.problems);
@@ -69,16 +104,40 @@ export class PolicyManager {
     return run;
   }
 
+  /** Checks text as `update` would (same limits, same parser, placeholders resolved) without installing it. */
+  async validate(text: string): Promise<BuildResult> {
+    const parsed = await this.parse(text, knownSecrets(this.currentVersion.policy.document));
+    if (!parsed.ok) return parsed;
+    return buildPolicyFromDocument(parsed.text ?? text, parsed.document);
+  }
+
   private async apply(text: string, ifMatch: string | undefined, sourceSha256: string | undefined): Promise<UpdateResult> {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.currentVersion.etag) {
       return { ok: false, kind: 'conflict', current: this.currentVersion };
     }
-    const built = buildPolicy(text);
+    const parsed = await this.parse(text, knownSecrets(this.currentVersion.policy.document));
+    if (!parsed.ok) return { ok: false, kind: 'invalid', problems: parsed.problems, limit: parsed.limit };
+    // The parse took a while off-thread: an If-Match checked before it may be stale now.
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.currentVersion.etag) {
+      return { ok: false, kind: 'conflict', current: this.currentVersion };
+    }
+    const built = buildPolicyFromDocument(parsed.text ?? text, parsed.document);
     if (!built.ok) return { ok: false, kind: 'invalid', problems: built.problems };
     const version = this.currentVersion.version + 1;
     const next: PolicyVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
+    const previousFileSha = this.fileSha;
     if (sourceSha256 !== undefined) this.fileSha = sourceSha256;
-    await this.persist(next);
+    try {
+      await this.persist(next);
+      this.opts.storage?.ok('policy');
+    } catch (err) {
+      // Not persisted means not installed: the previous version keeps serving, and a restart agrees with it.
+      this.fileSha = previousFileSha;
+      this.opts.storage?.fail('policy', err, this.opts.storePath);
+      const e = err as NodeJS.ErrnoException;
+      this.log.error({ err, version, store: this.opts.storePath }, 'policy version could not be stored; the previous version keeps serving');
+      return { ok: false, kind: 'storage', code: e.code, message: e.message, current: this.currentVersion };
+    }
     this.currentVersion = next;
     this.log.info({ version, etag: next.etag, rules: next.policy.rules.length }, 'policy installed');
     for (const listener of this.listeners) {
@@ -117,6 +176,10 @@ export class PolicyManager {
       if (!result.ok && result.kind === 'invalid') {
         this.log.error({ file, problems: result.problems }, 'policy file rejected; the previous version keeps serving');
       }
+      if (!result.ok && result.kind === 'storage') {
+        lastSha = undefined; // not installed: the next edit or event of the same content tries again
+        this.reportError('policy-file-reload', new Error(`policy file ${file} not installed: ${result.message}`));
+      }
     };
     // Watch the directory, not the file: editors and `mv` replace the inode.
     (async () => {
@@ -124,12 +187,12 @@ export class PolicyManager {
         for await (const event of watch(dirname(file), { signal: controller.signal })) {
           if (event.filename !== basename(file)) continue;
           clearTimeout(timer);
-          timer = setTimeout(() => void reload(), debounceMs);
+          timer = setTimeout(() => runInBackground('policy-file-reload', reload, this.reportError), debounceMs);
         }
       } catch (err) {
-        if ((err as Error).name !== 'AbortError') this.log.error({ err }, 'policy file watch stopped');
+        if ((err as Error).name !== 'AbortError') this.reportError('policy-file-watch', err);
       }
-    })();
+    })().catch((err: unknown) => this.reportError('policy-file-watch', err));
   }
 
   close(): void {

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
 import { compileIdentityResolver, type IdentityResolver } from '../identity/resolver.js';
 import type { CompiledPolicy } from '../policy/compile.js';
-import { loadPolicyText } from '../policy/load.js';
+import { loadPolicyObject } from '../policy/load.js';
+import { parsePolicyText, type LimitName } from '../policy/parse.js';
+
+export type ParseLimit = { name: LimitName; value: number };
 import type { Problem } from '../policy/problems.js';
 import { compileScrubPlan, type ScrubPlan } from './scrub-plan.js';
 import { compileAlertsPlan, type AlertsPlan } from '../alerts/index.js';
@@ -19,7 +22,7 @@ export interface PolicyVersion {
   loadedAt: string;
 }
 
-export type BuildResult = { ok: true; build: Omit<PolicyVersion, 'version' | 'etag' | 'loadedAt'> } | { ok: false; problems: Problem[] };
+export type BuildResult = { ok: true; build: Omit<PolicyVersion, 'version' | 'etag' | 'loadedAt'> } | { ok: false; problems: Problem[]; limit?: ParseLimit };
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -27,7 +30,13 @@ export function sha256Hex(text: string): string {
 
 /** Validates and compiles policy text (schema, cross-references, identity sources) without installing it. */
 export function buildPolicy(text: string): BuildResult {
-  const loaded = loadPolicyText(text);
+  const parsed = parsePolicyText(text);
+  return parsed.ok ? buildPolicyFromDocument(text, parsed.document) : parsed;
+}
+
+/** The compile half of `buildPolicy`, for text already parsed (and bounded) elsewhere, e.g. in the parse worker. */
+export function buildPolicyFromDocument(text: string, document: unknown): BuildResult {
+  const loaded = loadPolicyObject(document);
   if (!loaded.ok) return loaded;
   const problems: Problem[] = [];
   const identities = compileIdentityResolver(loaded.policy.document, problems);

@@ -20,6 +20,13 @@ export function createMetrics() {
     }),
     policyVersion: new Gauge({ name: 'tollgate_policy_version', help: 'Version of the policy currently serving', registers: [registry] }),
     policyRejections: new Counter({ name: 'tollgate_policy_rejected_total', help: 'Policy updates rejected as invalid or stale', labelNames: ['reason'] as const, registers: [registry] }),
+    backgroundErrors: new Counter({
+      name: 'tollgate_background_errors_total',
+      help: 'Failures of background tasks (file reloads, watchers, snapshots, deliveries, stray rejections), logged and survived',
+      labelNames: ['task'] as const,
+      registers: [registry],
+    }),
+    storageWritable: new Gauge({ name: 'tollgate_storage_writable', help: '1 while the data directory accepts writes, 0 after a write failed (ENOSPC, EROFS, EACCES) until one succeeds', registers: [registry] }),
   };
 }
 

@@ -1,20 +1,15 @@
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { compilePolicy, type CompiledPolicy } from './compile.js';
 import { problemsFromZod, type Problem } from './problems.js';
+import { parsePolicyText, POLICY_LIMITS, type PolicyLimits } from './parse.js';
 import { policySchema } from './schema.js';
 
 export type LoadResult = { ok: true; policy: CompiledPolicy } | { ok: false; problems: Problem[] };
 
 /** Parses, validates and compiles a policy document (YAML or JSON text), returning every problem with its path. */
-export function loadPolicyText(text: string): LoadResult {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100 });
-  } catch (err) {
-    const where = err instanceof YAMLParseError && err.linePos ? `line ${err.linePos[0].line}` : '(document)';
-    return { ok: false, problems: [{ path: where, message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }] };
-  }
-  return loadPolicyObject(raw);
+export function loadPolicyText(text: string, limits: PolicyLimits = POLICY_LIMITS): LoadResult {
+  const parsed = parsePolicyText(text, limits);
+  if (!parsed.ok) return parsed;
+  return loadPolicyObject(parsed.document);
 }
 
 export function loadPolicyObject(raw: unknown): LoadResult {

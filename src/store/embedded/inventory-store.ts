@@ -12,6 +12,7 @@ import {
   type ScanPage,
 } from '../inventory-store.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { quarantineFile, type Quarantined } from './quarantine.js';
 
 export interface EmbeddedInventoryStoreOptions {
   /** Snapshot to `<dataDir>/inventory.json`; without it the inventory lives in memory only. */
@@ -21,6 +22,10 @@ export interface EmbeddedInventoryStoreOptions {
   /** Most records per table; beyond it the least recently seen record is evicted (edges default 200,000). */
   maxRecords?: Partial<Record<InventoryTable, number>>;
   onError?: (err: unknown) => void;
+  /** Told when a corrupt snapshot was moved aside at open; the store then starts empty. */
+  onQuarantine?: (q: Quarantined) => void;
+  /** Told after every snapshot write: `undefined` when it succeeded (storage health). */
+  onWrite?: (err: unknown) => void;
 }
 
 export const DEFAULT_MAX_RECORDS: Readonly<Record<InventoryTable, number>> = { edges: 200_000, tokens: 100_000, pii: 100_000 };
@@ -127,6 +132,8 @@ export class EmbeddedInventoryStore implements InventoryStore {
   private readonly tables: Record<InventoryTable, Table>;
   private readonly path: string | undefined;
   private readonly onError: (err: unknown) => void;
+  private readonly onQuarantine: ((q: Quarantined) => void) | undefined;
+  private readonly onWrite: ((err: unknown) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
@@ -136,6 +143,8 @@ export class EmbeddedInventoryStore implements InventoryStore {
     this.tables = { edges: new Table(max.edges), tokens: new Table(max.tokens), pii: new Table(max.pii) };
     this.path = opts.dataDir ? join(opts.dataDir, 'inventory.json') : undefined;
     this.onError = opts.onError ?? (() => undefined);
+    this.onQuarantine = opts.onQuarantine;
+    this.onWrite = opts.onWrite;
     const every = opts.snapshotIntervalMs ?? 30_000;
     if (this.path && every > 0) {
       this.timer = setInterval(() => void this.flush().catch(this.onError), every);
@@ -209,8 +218,10 @@ export class EmbeddedInventoryStore implements InventoryStore {
       await writeFileAtomic(this.path, parts.join(''));
     } catch (err) {
       this.dirty = true;
+      this.onWrite?.(err);
       throw err;
     }
+    this.onWrite?.(undefined);
   }
 
   private async load(): Promise<void> {
@@ -222,14 +233,21 @@ export class EmbeddedInventoryStore implements InventoryStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const snap = JSON.parse(raw) as Snapshot;
-    if (snap.format !== 'tollgate-inventory' || snap.version !== 1) throw new Error(`${this.path}: not a Tollgate inventory snapshot (version 1)`);
-    for (const name of INVENTORY_TABLES) {
-      for (const [key, firstSeen, lastSeen, counters, sets, sketchData] of snap.tables[name] ?? []) {
-        const sketches: Record<string, DDSketch> = {};
-        for (const s in sketchData) sketches[s] = DDSketch.from(sketchData[s]!);
-        this.tables[name].restore({ key, firstSeen, lastSeen, counters, sets, sketches });
+    try {
+      const snap = JSON.parse(raw) as Snapshot;
+      if (snap?.format !== 'tollgate-inventory' || snap.version !== 1) throw new Error('not a Tollgate inventory snapshot (version 1)');
+      for (const name of INVENTORY_TABLES) {
+        for (const [key, firstSeen, lastSeen, counters, sets, sketchData] of snap.tables?.[name] ?? []) {
+          if (typeof key !== 'string' || typeof firstSeen !== 'number' || typeof lastSeen !== 'number') throw new Error(`a ${name} row is not [key, firstSeen, lastSeen, ...]`);
+          const sketches: Record<string, DDSketch> = {};
+          for (const s in sketchData) sketches[s] = DDSketch.from(sketchData[s]!);
+          this.tables[name].restore({ key, firstSeen, lastSeen, counters: counters ?? {}, sets: sets ?? NO_SETS, sketches });
+        }
       }
+    } catch (err) {
+      // A snapshot is a cache of the audit log: start empty rather than not at all, and keep the bad file.
+      for (const name of INVENTORY_TABLES) this.tables[name].records.clear();
+      this.onQuarantine?.(await quarantineFile(this.path, (err as Error).message));
     }
   }
 }

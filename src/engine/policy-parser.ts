@@ -1,0 +1,113 @@
+import { Worker } from 'node:worker_threads';
+import type { LimitName, ParseResult } from '../policy/parse.js';
+import { parsePolicyUpdate } from '../policy/secrets.js';
+
+export interface PolicyParserOptions {
+  /** A parse still running after this long is stopped and answered as a problem (default 10 s). */
+  timeoutMs?: number;
+  /** Heap of the parse worker; a document that needs more is refused, the process is unaffected (default 256 MB). */
+  maxHeapMb?: number;
+}
+
+interface Job {
+  text: string;
+  known: ReadonlyMap<string, string>;
+  resolve: (r: ParseResult) => void;
+}
+
+/**
+ * Parses untrusted policy text in a worker thread, one document at a time, so YAML parsing never runs on the
+ * event loop that answers Envoy's Checks. A document that exhausts the worker's time or heap is refused and
+ * the worker replaced.
+ */
+export class PolicyParser {
+  private worker: Worker | undefined;
+  private readonly jobs: Job[] = [];
+  private running: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
+  private nextId = 1;
+  private closed = false;
+  private readonly timeoutMs: number;
+  private readonly maxHeapMb: number;
+
+  constructor(opts: PolicyParserOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxHeapMb = opts.maxHeapMb ?? 256;
+  }
+
+  /** Parses within the limits and puts back secrets whose placeholders the text holds (`known`: fingerprint → secret). */
+  parse(text: string, known: ReadonlyMap<string, string> = new Map()): Promise<ParseResult> {
+    if (this.closed) return Promise.resolve(parsePolicyUpdate(text, known));
+    return new Promise((resolve) => {
+      this.jobs.push({ text, known, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const w = this.worker;
+    this.worker = undefined;
+    if (this.running) this.finish(refused('parseTimeoutMs', this.timeoutMs, 'the server is shutting down'));
+    for (const job of this.jobs.splice(0)) job.resolve(parsePolicyUpdate(job.text, job.known));
+    if (w) await w.terminate();
+  }
+
+  private pump(): void {
+    if (this.running || this.jobs.length === 0 || this.closed) return;
+    const job = this.jobs.shift()!;
+    const id = this.nextId++;
+    const timer = setTimeout(() => {
+      this.finish(refused('parseTimeoutMs', this.timeoutMs, `policy document took longer than ${this.timeoutMs} ms to parse (parseTimeoutMs)`));
+      this.replaceWorker();
+    }, this.timeoutMs);
+    timer.unref();
+    this.running = { id, job, timer };
+    this.ensureWorker().postMessage({ id, text: job.text, known: job.known });
+  }
+
+  private finish(result: ParseResult): void {
+    const r = this.running;
+    if (!r) return;
+    clearTimeout(r.timer);
+    this.running = undefined;
+    r.job.resolve(result);
+    this.pump();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./policy-parse-worker.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
+    worker.unref();
+    worker.on('message', (msg: { id: number; result: ParseResult }) => {
+      if (this.running?.id === msg.id) this.finish(msg.result);
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.finish(
+        oom
+          ? refused('parseHeapMb', this.maxHeapMb, `policy document needs more than ${this.maxHeapMb} MB to parse (parseHeapMb)`)
+          : { ok: false, problems: [{ path: '(document)', message: `policy parser failed: ${err.message}` }] },
+      );
+    });
+    worker.on('exit', () => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.finish({ ok: false, problems: [{ path: '(document)', message: 'policy parser stopped unexpectedly' }] });
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private replaceWorker(): void {
+    const w = this.worker;
+    this.worker = undefined;
+    void w?.terminate();
+    this.pump();
+  }
+}
+
+function refused(name: LimitName, value: number, message: string): ParseResult {
+  return { ok: false, problems: [{ path: '(document)', message }], limit: { name, value } };
+}
