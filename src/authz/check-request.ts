@@ -1,5 +1,5 @@
 import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
-import { redactPath } from '../scrub/path.js';
+import { redactPath, storedRequestId } from '../scrub/path.js';
 
 /** The parts of a CheckRequest Tollgate decides on, read exactly where Envoy puts them. */
 export interface CheckFacts {
@@ -9,6 +9,7 @@ export interface CheckFacts {
   principal: string | undefined;
   sourceAddress: string | undefined;
   headers: Record<string, string>;
+  /** `x-request-id`, or its fingerprint when it could carry a value (see `storedRequestId`). */
   requestId: string | undefined;
   contextExtensions: Record<string, string>;
 }
@@ -48,7 +49,7 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
       principal: attrs?.source?.principal || undefined,
       sourceAddress: attrs?.source?.address?.socket_address?.address || undefined,
       headers,
-      requestId: headers['x-request-id'],
+      requestId: storedRequestId(headers['x-request-id']),
       contextExtensions: attrs?.context_extensions ?? {},
     },
   };

@@ -5,7 +5,7 @@ import type { CommonResponse, ProcessingRequest, ProcessingResponse } from '../p
 import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
 import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
-import { redactPath } from '../scrub/path.js';
+import { redactPath, storedRequestId } from '../scrub/path.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
 import { decisionFromMetadata } from './metadata.js';
 
@@ -86,7 +86,7 @@ export class RequestProcessor {
     const decision = decisionFromMetadata(req.metadata_context);
     this.identity = decision.identity ?? 'unknown';
     this.decisionId = decision.decisionId;
-    this.requestId = get('x-request-id');
+    this.requestId = storedRequestId(get('x-request-id'));
     this.method = get(':method') ?? '';
     const rawPath = get(':path') ?? '';
     this.path = redactPath(rawPath);

@@ -4,6 +4,7 @@ import { parseAuthority } from './host.js';
 import { blockedName, blockedRangeOf, parseIpLiteral } from './ip.js';
 import { normalizeRequestPath } from './paths.js';
 import type { Mode } from './schema.js';
+import { redactPath, redactText } from '../scrub/path.js';
 
 type Miss = { rule: CompiledRule; why: string };
 
@@ -16,7 +17,7 @@ export function decide(policy: CompiledPolicy, input: DecideInput): Decision {
   const authority = parseAuthority(input.authority);
   const identity = input.identity || 'unknown';
   if (!authority) {
-    return deny(policy, identity, undefined, 'invalid-request', `"${truncate(input.authority)}" is not a valid destination host`, '(invalid)');
+    return deny(policy, identity, undefined, 'invalid-request', `"${redactText(truncate(input.authority))}" is not a valid destination host`, '(invalid)');
   }
   const method = input.method.toUpperCase();
   const isConnect = method === 'CONNECT';
@@ -49,7 +50,8 @@ export function decide(policy: CompiledPolicy, input: DecideInput): Decision {
   const destination = dest(authority.host, authority.port);
   if (misses.length > 0) {
     const near = misses.find((m) => m.rule.mode !== undefined) ?? misses[0]!;
-    return deny(policy, identity, near.rule.mode, 'default-deny', `no rule allows ${identity} → ${method} ${destination}${path}; nearest rule ${near.rule.id} ${near.why}`, destination);
+    // Reasons are stored in the decision log: the path and method are the request's own, so no value may survive in them.
+    return deny(policy, identity, near.rule.mode, 'default-deny', redactText(`no rule allows ${identity} → ${method} ${destination}${redactPath(path)}; nearest rule ${near.rule.id} ${near.why}`), destination);
   }
   return deny(policy, identity, undefined, 'default-deny', `no rule allows ${identity} to reach ${destination}`, destination);
 }

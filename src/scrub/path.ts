@@ -47,7 +47,13 @@ function memo(fn: (seg: string) => string): (seg: string) => string {
   };
 }
 
+/** Segments no detector can flag (every detected value has a digit, `@`, an upper-case letter or a prefix with a digit). */
+const PLAIN_LOWER = /^[a-z][a-z_-]{0,31}$/;
+const SHORT_NUMBER = /^[0-9]{1,6}$/;
+const DIGITS = /^[0-9]+$/;
+
 function findingTypes(seg: string): string[] {
+  if (PLAIN_LOWER.test(seg) || SHORT_NUMBER.test(seg) || UUID.test(seg)) return [];
   const decoded = seg.includes('%') ? decodePercent(seg, 0, seg.length, false).text : seg;
   return allDetectors()
     .match(decoded)
@@ -74,8 +80,11 @@ function segments(path: string, each: (seg: string) => string, acrossSegments = 
   return out.length > MAX_PATH ? `${out.slice(0, MAX_PATH)}…` : out;
 }
 
-/** A value spread over several kept segments (`/4111/1111/1111/1111`): those segments take its type. */
+/** A number spread over several kept segments (`/4111/1111/1111/1111`, `/536/22/8514`): those segments take its type. */
 function redactAcross(segs: string[]): void {
+  let adjacent = false;
+  for (let i = 1; i < segs.length && !adjacent; i++) adjacent = DIGITS.test(segs[i]!) && DIGITS.test(segs[i - 1]!);
+  if (!adjacent) return;
   const text = segs.join(' ');
   const found = allDetectors().match(text);
   if (found.length === 0) return;
@@ -113,4 +122,31 @@ export function redactPath(path: string): string {
  */
 export function storedTemplate(template: string): string {
   return segments(template, (seg) => (/^\{[a-z_,]+\}$/.test(seg) || /^[0-9]{1,6}$/.test(seg) ? seg : templateSegment(seg))) || '/';
+}
+
+const PLAIN_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * `x-request-id` as records keep it: the workload can set it to anything, so an id that is not a
+ * UUID or a plain token free of findings becomes `fp:` + its keyed fingerprint (it still joins
+ * ext_authz, ext_proc and the access log within this process).
+ */
+export function storedRequestId(id: string | undefined): string | undefined {
+  if (id === undefined || id === '') return undefined;
+  if (UUID.test(id)) return id;
+  const set = allDetectors();
+  return PLAIN_REQUEST_ID.test(id) && set.match(id).length === 0 ? id : `fp:${set.fingerprint('request_id', id)}`;
+}
+
+/** Free text that quotes request parts (a decision's reason): every detected value becomes `{type}`. */
+export function redactText(text: string): string {
+  const found = allDetectors().match(text);
+  if (found.length === 0) return text;
+  let out = '';
+  let pos = 0;
+  for (const m of found) {
+    out += `${text.slice(pos, m.start)}{${m.type}}`;
+    pos = m.end;
+  }
+  return out + text.slice(pos);
 }

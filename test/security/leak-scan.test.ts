@@ -35,7 +35,7 @@ identities:
   - { name: billing, match: { spiffe: "spiffe://prod.example/ns/billing/sa/*" } }
 egress:
   - identity: billing
-    allow: [{ id: stripe, host: api.stripe.com }, { id: example, host: api.example.com }]
+    allow: [{ id: stripe, host: api.stripe.com, methods: [GET], paths: ["/v1/charges/**"] }, { id: example, host: api.example.com }]
 scrub:
   bufferLimitBytes: 1024
 `;
@@ -99,6 +99,9 @@ beforeAll(async () => {
       });
     }
   }
+  // A near miss (the host matches a rule, the path or method does not), an invalid authority, and request ids that carry values.
+  for (const path of paths) await authz.check({ method: 'POST', authority: 'api.stripe.com', path, peerPrincipal: principal, headers: { 'x-request-id': SECRETS.email } });
+  await authz.check({ method: 'GET', authority: `${SECRETS.github}@@bad host`, path: '/', peerPrincipal: principal, headers: { 'x-request-id': `req-${SECRETS.aws}` } });
   authz.close();
 
   const proc = new EnvoyExtProcDriver(server.grpcPort);
@@ -109,7 +112,7 @@ beforeAll(async () => {
     ['content-type', contentType],
     ...(length !== undefined ? ([['content-length', String(length)]] as Array<[string, string]>) : []),
     ['authorization', `Bearer ${SECRETS.github}`],
-    ['x-request-id', 'leak-proc'],
+    ['x-request-id', `leak-proc-${SECRETS.email2}`],
     ['x-contact', SECRETS.email],
   ];
   const json = JSON.stringify({ [SECRETS.email]: { card: SECRETS.card, ssn: SECRETS.ssn }, escaped: 'x', token: SECRETS.aws, jwt: SECRETS.jwt }).replace('"x"', `"${SECRETS.email2.replace('@', '\\u0040')}"`);
