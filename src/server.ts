@@ -33,6 +33,8 @@ import { SnapshotCache } from './xds/cache/cache.js';
 import { POLICY_GROUP, PolicyPublisher } from './xds/publisher.js';
 import { xdsOptionsSchema } from './xds/resources/options.js';
 import { registerAds } from './xds/server/index.js';
+import { loadDownstream, watchDownstream } from './xds/downstream-certs.js';
+import { envoyTokenCheck } from './auth/envoy-token.js';
 import { XdsStatus } from './xds/status.js';
 
 export interface ServerOptions {
@@ -71,6 +73,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   if (!isLoopback(admin.host) && !config.adminToken) {
     throw new Error(`refusing to serve the admin API on ${config.adminAddress} without a token: set TOLLGATE_ADMIN_TOKEN or --admin-token, or bind to 127.0.0.1`);
   }
+  if (config.downstreamTls === 'mtls' && !config.envoyToken && !isLoopback(splitHostPort(config.grpcAddress).host)) {
+    throw new Error(`refusing to serve the gateway's TLS key over ADS on ${config.grpcAddress} without an Envoy token: set TOLLGATE_ENVOY_TOKEN (and the same token in the bootstrap), or bind gRPC to 127.0.0.1`);
+  }
+  const downstreamFiles = { mode: config.downstreamTls, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.clientCaFile, trustDomain: config.spiffeTrustDomain };
+  const downstream = await loadDownstream(downstreamFiles);
+  const envoyCaller = envoyTokenCheck(config.envoyToken);
   const protos = loadServiceProtos();
   log.info({ ms: Math.round(protos.loadMs) }, 'Envoy service protos loaded');
 
@@ -95,7 +103,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const join = new RequestJoin();
   registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
-  registerAccessLog(grpcServer, events, join, log);
+  registerAccessLog(grpcServer, events, join, log, envoyCaller);
   const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, onWarn: (m) => log.warn(m) });
   const recorder = new AuditRecorder(auditStore, {
     onError: (err, queued) => log.error({ err, queued }, 'audit append failed; retrying'),
@@ -117,10 +125,12 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
   const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });
   const xdsStatus = new XdsStatus();
-  const publisher = new PolicyPublisher(cache, xdsOptionsSchema.parse({ tollgateAddress: config.xdsTollgateAddress ?? config.grpcAddress, listenPort: config.egressPort }), log);
+  const xdsOptions = xdsOptionsSchema.parse({ tollgateAddress: config.xdsTollgateAddress ?? config.grpcAddress, listenPort: config.egressPort, downstream, envoyToken: config.envoyToken });
+  const publisher = new PolicyPublisher(cache, xdsOptions, log);
   publisher.publish(policies.current);
   policies.subscribe((v) => publisher.publish(v));
-  registerAds(grpcServer, cache, xdsStatus, log);
+  const stopCertWatch = watchDownstream(downstreamFiles, downstream, log, (next) => publisher.updateOptions({ ...xdsOptions, downstream: next }, policies.current));
+  registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
 
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
@@ -145,6 +155,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ready = false;
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
+      stopCertWatch();
       await app.close();
       await parser.close();
       // ADS streams never end on their own: give in-flight calls a moment, then cut the rest.

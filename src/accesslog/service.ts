@@ -1,4 +1,6 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import type { CallerCheck } from '../auth/envoy-token.js';
+import { ENVOY_TOKEN_HEADER } from '../xds/resources/names.js';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import { pathTemplate } from '../events/path-template.js';
@@ -17,7 +19,7 @@ const ms = (d: Duration) => (d ? Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) 
 const unwrap = (v: unknown): number => (typeof v === 'object' && v !== null ? Number((v as { value?: unknown }).value ?? 0) : Number(v ?? 0));
 
 /** One Envoy HTTP access log entry → an access event, joined to its decision by x-request-id. */
-export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin): AccessEvent {
+export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin, gateway?: string): AccessEvent {
   const req = entry.request ?? {};
   const common = entry.common_properties ?? {};
   const requestId = req.request_id || undefined;
@@ -42,16 +44,26 @@ export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin): Acces
     bytes_sent: Number(req.request_headers_bytes ?? 0) + Number(req.request_body_bytes ?? 0),
     bytes_received: Number(entry.response?.response_headers_bytes ?? 0) + Number(entry.response?.response_body_bytes ?? 0),
     ...(start !== undefined && firstByte !== undefined ? { upstream_latency_ms: Math.max(0, firstByte - start) } : {}),
+    ...(gateway ? { gateway } : {}),
   };
 }
 
 /** `envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs`: Envoy's gRPC access logs become events. */
-export function registerAccessLog(server: grpc.Server, bus: EventBus, join: RequestJoin, log: Logger): void {
+export function registerAccessLog(server: grpc.Server, bus: EventBus, join: RequestJoin, log: Logger, caller: CallerCheck = () => true): void {
   server.addService(serviceDefinition('envoy.service.accesslog.v3.AccessLogService'), {
     StreamAccessLogs(call: grpc.ServerReadableStream<StreamAccessLogsMessage, StreamAccessLogsResponse>, callback: grpc.sendUnaryData<StreamAccessLogsResponse>) {
+      // Access logs land in the hash-chained audit log and the inventory: only our gateways may write them.
+      if (!caller(call.metadata)) {
+        log.warn({ peer: call.getPeer() }, 'access log stream refused: no valid Envoy token');
+        callback({ code: grpc.status.UNAUTHENTICATED, details: `a valid ${ENVOY_TOKEN_HEADER} is required (TOLLGATE_ENVOY_TOKEN)` });
+        return;
+      }
+      // Envoy names its node in the first message of a stream only (als.proto StreamAccessLogsMessage.identifier).
+      let gateway: string | undefined;
       call.on('data', (msg: StreamAccessLogsMessage) => {
         try {
-          for (const entry of msg.http_logs?.log_entry ?? []) bus.publish(accessEvent(entry, join));
+          gateway ??= msg.identifier?.node?.id?.slice(0, 256) || undefined;
+          for (const entry of msg.http_logs?.log_entry ?? []) bus.publish(accessEvent(entry, join, gateway));
         } catch (err) {
           log.warn({ err }, 'access log entry could not be read');
         }

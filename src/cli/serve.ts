@@ -12,7 +12,17 @@ Starts the gRPC server (ext_authz, health; default 127.0.0.1:7070) and the admin
 persist in the data directory (default ./data). Environment: TOLLGATE_GRPC_ADDRESS,
 TOLLGATE_ADMIN_ADDRESS, TOLLGATE_DATA_DIR, TOLLGATE_POLICY, TOLLGATE_ADMIN_TOKEN, TOLLGATE_ADMIN_ALLOWED_HOSTS,
 TOLLGATE_LOG_LEVEL.
-The admin API refuses a non-loopback address without a token.`;
+The admin API refuses a non-loopback address without a token.
+
+Downstream TLS of the pushed egress listener (--downstream-tls, TOLLGATE_DOWNSTREAM_TLS):
+  plaintext  (default) no TLS; x-forwarded-client-cert is dropped by Envoy
+  mtls       Envoy requires client certificates signed by --client-ca (TOLLGATE_CLIENT_CA) and serves
+             --tls-cert/--tls-key (TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY) pushed as SDS secrets; the files are
+             watched and a rotated certificate is pushed without restarting Envoy.
+             --spiffe-trust-domain (TOLLGATE_SPIFFE_TRUST_DOMAIN) accepts only SPIFFE IDs of that domain.
+  sidecar    a sidecar terminating mTLS in front of the gateway sets XFCC, which Envoy forwards unchanged
+TOLLGATE_ENVOY_TOKEN: shared secret Envoy must send as x-tollgate-token on ADS and access-log streams
+(put the same value in the bootstrap: tollgate bootstrap --envoy-token-env); required for mtls off loopback.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -24,6 +34,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
       data: { type: 'string' },
       'admin-token': { type: 'string' },
       'log-level': { type: 'string' },
+      'downstream-tls': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'client-ca': { type: 'string' },
+      'spiffe-trust-domain': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,6 +56,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
       dataDir: values.data,
       adminToken: values['admin-token'],
       logLevel: values['log-level'] as never,
+      downstreamTls: values['downstream-tls'] as never,
+      tlsCertFile: values['tls-cert'],
+      tlsKeyFile: values['tls-key'],
+      clientCaFile: values['client-ca'],
+      spiffeTrustDomain: values['spiffe-trust-domain'],
     });
     const logger = createLogger(config.logLevel);
     uninstall = installProcessGuards({ log: logger, report: () => server?.reportError });

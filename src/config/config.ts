@@ -18,6 +18,21 @@ export const configSchema = z.object({
   egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
   /** Events → audit log, inventory and alerts. Off only to measure their cost (the pino decision line stays). */
   visibility: z.boolean().default(true),
+  /** How workloads reach the pushed egress listener: see `downstreamSchema` in src/xds/resources/options.ts. */
+  downstreamTls: z.enum(['plaintext', 'mtls', 'sidecar']).default('plaintext'),
+  /** mtls: PEM files of the gateway's certificate chain and key, and the CA bundle client certificates chain to. */
+  tlsCertFile: z.string().min(1).optional(),
+  tlsKeyFile: z.string().min(1).optional(),
+  clientCaFile: z.string().min(1).optional(),
+  /** mtls: accept only client certificates with a SPIFFE ID in this trust domain. */
+  spiffeTrustDomain: z.string().regex(/^[a-z0-9._-]+$/, 'a SPIFFE trust domain is lower-case letters, digits, ".", "_" and "-"').optional(),
+  /** Shared secret Envoy presents as `x-tollgate-token` on ADS and access-log streams; required to serve SDS secrets off loopback. */
+  envoyToken: z.string().min(16, 'the Envoy token must be at least 16 characters').optional(),
+}).superRefine((c, ctx) => {
+  if (c.downstreamTls !== 'mtls') return;
+  for (const key of ['tlsCertFile', 'tlsKeyFile', 'clientCaFile'] as const) {
+    if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `downstream mTLS needs ${key} (TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY, TOLLGATE_CLIENT_CA)` });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -36,6 +51,12 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
     egressPort: env.TOLLGATE_EGRESS_PORT,
     visibility: env.TOLLGATE_VISIBILITY === undefined ? undefined : env.TOLLGATE_VISIBILITY !== 'off',
+    downstreamTls: env.TOLLGATE_DOWNSTREAM_TLS as ConfigInput['downstreamTls'],
+    tlsCertFile: env.TOLLGATE_TLS_CERT,
+    tlsKeyFile: env.TOLLGATE_TLS_KEY,
+    clientCaFile: env.TOLLGATE_CLIENT_CA,
+    spiffeTrustDomain: env.TOLLGATE_SPIFFE_TRUST_DOMAIN,
+    envoyToken: env.TOLLGATE_ENVOY_TOKEN,
   };
   const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = { ...defined(fromEnv), ...defined(overrides) };

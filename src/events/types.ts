@@ -49,6 +49,8 @@ export interface AccessEvent extends EventBase {
   bytes_sent: number;
   bytes_received: number;
   upstream_latency_ms?: number;
+  /** The Envoy node that sent the entry (its ALS stream identifier). */
+  gateway?: string;
 }
 
 export type EgressEvent = DecisionEvent | ScrubEvent | AccessEvent;

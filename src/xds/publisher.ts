@@ -35,9 +35,22 @@ export class PolicyPublisher {
 
   constructor(
     private readonly cache: SnapshotCache,
-    private readonly options: XdsOptions,
+    private options: XdsOptions,
     private readonly log?: Logger,
   ) {}
+
+  /**
+   * New options (a rotated downstream certificate) for the same policy version: the snapshot gets a new version so
+   * streams see a change, and only resources whose bytes changed (the secrets) are sent again.
+   */
+  updateOptions(options: XdsOptions, version: PolicyVersion): PublishResult {
+    this.options = options;
+    this.revision++;
+    return this.publish(version);
+  }
+
+  /** Counts option changes within one policy version, so each gives a distinct snapshot version. */
+  private revision = 0;
 
   publish(version: PolicyVersion): PublishResult {
     const started = performance.now();
@@ -82,7 +95,7 @@ export class PolicyPublisher {
       this.log?.error({ policyVersion: version.version, reasons }, 'xds resources could not be built; the last good snapshot keeps serving');
       return { ok: false, version: String(version.version), resources: 0, encoded, buildMs: performance.now() - started, reasons };
     }
-    const snapshot = Snapshot.from(String(version.version), resources);
+    const snapshot = Snapshot.from(this.revision === 0 ? String(version.version) : `${version.version}.${this.revision}`, resources);
     this.last = snapshot;
     this.otherKeys = nextOtherKeys;
     this.parts = nextParts;

@@ -1,4 +1,7 @@
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckResponse } from '../../src/proto/gen/envoy/service/auth/v3/external_auth.js';
+import { serviceDefinition } from '../../src/proto/load.js';
 import { signHmacToken } from '../../src/identity/signed-header.js';
 import { EnvoyExtAuthzDriver, type GatewayRequest } from '../drivers/envoy-ext-authz-driver.js';
 import { HMAC_SECRET, TEST_POLICY } from '../support/policies.js';
@@ -116,6 +119,17 @@ describe('ext_authz Check over real gRPC, driven as Envoy sends it', () => {
     expect(records[0]!.latency_us).toBeGreaterThanOrEqual(0);
     expect(line).not.toContain('supersecret');
     expect(line).not.toContain(token.slice(-20));
+  });
+
+  it('bytes that are not a CheckRequest are denied with a reason, not answered with a gRPC INTERNAL error', async () => {
+    const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    const def = serviceDefinition('envoy.service.auth.v3.Authorization').Check!;
+    const res = await new Promise<CheckResponse>((resolve, reject) =>
+      client.makeUnaryRequest(def.path, (b: Buffer) => b, def.responseDeserialize as (b: Buffer) => CheckResponse, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]), (err, value) => (err ? reject(err) : resolve(value!))),
+    );
+    client.close();
+    expect(res.status?.code).toBe(7);
+    expect(JSON.parse(res.denied_response?.body ?? '{}').reason).toContain('could not be decoded');
   });
 
   it('a request without attributes is denied with a clear reason, not an error', async () => {

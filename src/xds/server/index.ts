@@ -7,11 +7,12 @@ import type { XdsStatus } from '../status.js';
 import { deltaHandler } from './delta.js';
 import { sotwHandler } from './sotw.js';
 import { PushQueue } from './stream.js';
+import { refuse, type CallerCheck } from '../../auth/envoy-token.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** Serves both ADS variants from the cache on an existing gRPC server (the one ext_authz uses, or its own). */
-export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger): void {
+export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true): void {
   const deps = { cache, status, pushes: new PushQueue(), ...(logger ? { logger } : {}) };
   const definition = serviceDefinition(ADS_SERVICE);
   const sotw = definition.StreamAggregatedResources;
@@ -23,9 +24,17 @@ export function registerAds(server: grpc.Server, cache: SnapshotCache, status: X
     StreamAggregatedResources: { ...sotw, responseSerialize: encodeSotwResponse },
     DeltaAggregatedResources: { ...delta, responseSerialize: encodeDeltaResponse },
   };
+  // ADS can carry the gateway's TLS private key (SDS), so only callers with the Envoy token get a stream.
+  const guarded =
+    (handler: (call: grpc.ServerDuplexStream<never, never>) => void): grpc.handleBidiStreamingCall<never, never> =>
+    (call) => {
+      if (caller(call.metadata)) return handler(call);
+      logger?.warn({ peer: call.getPeer() }, 'ADS stream refused: no valid Envoy token');
+      refuse(call);
+    };
   server.addService(withFastEncoding as grpc.ServiceDefinition, {
-    StreamAggregatedResources: sotwHandler(deps),
-    DeltaAggregatedResources: deltaHandler(deps),
+    StreamAggregatedResources: guarded(sotwHandler(deps) as never),
+    DeltaAggregatedResources: guarded(deltaHandler(deps) as never),
   });
 }
 
