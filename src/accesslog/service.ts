@@ -4,6 +4,7 @@ import { ENVOY_TOKEN_HEADER } from '../xds/resources/names.js';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import { pathTemplate } from '../events/path-template.js';
+import { storedRequestId } from '../scrub/path.js';
 import type { AccessEvent } from '../events/types.js';
 import { parseAuthority } from '../policy/host.js';
 import type { HTTPAccessLogEntry } from '../proto/gen/envoy/data/accesslog/v3/accesslog.js';
@@ -22,7 +23,8 @@ const unwrap = (v: unknown): number => (typeof v === 'object' && v !== null ? Nu
 export function accessEvent(entry: HTTPAccessLogEntry, join: RequestJoin, gateway?: string): AccessEvent {
   const req = entry.request ?? {};
   const common = entry.common_properties ?? {};
-  const requestId = req.request_id || undefined;
+  // Stored, and set by the workload: kept only when it cannot carry a value (same rule as ext_authz, so they still join).
+  const requestId = storedRequestId(req.request_id || undefined);
   const joined = join.take(requestId);
   // The router has already removed x-tollgate-* from the header map the logger reads; ext_authz's dynamic metadata is
   // always in the entry (grpc_access_log_utils.cc `extractCommonAccessLogProperties`).

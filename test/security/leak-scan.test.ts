@@ -135,7 +135,7 @@ beforeAll(async () => {
         request_method: 'GET',
         authority: 'api.example.com',
         path: `/v1/users/${SECRETS.email}/${SECRETS.github}?ssn=${SECRETS.ssn}`,
-        request_id: 'leak-als',
+        request_id: `als-${SECRETS.email}`,
         user_agent: `curl ${SECRETS.email}`,
         referer: `https://x.example/?t=${SECRETS.jwt}`,
         request_headers: { authorization: `Bearer ${SECRETS.github}`, 'x-api-key': SECRETS.stripe, 'x-user': SECRETS.email },
