@@ -506,10 +506,15 @@ export class EnvoyGateway {
       server.on('secureConnection', (socket) => {
         const id = Number(socket.remotePort);
         const raw = socket.getPeerX509Certificate();
-        // A certificate that did not verify against the validation context is not a peer certificate to Envoy.
-        const verified = raw && socket.authorized ? raw : undefined;
+        // With a trusted CA, a presented certificate that does not verify fails the handshake even when
+        // require_client_certificate is false (source/common/tls/cert_validator/default_validator.cc doVerifyCertChain).
+        if (raw && ca && !socket.authorized) {
+          this.pendingPeers.get(id)?.(new Error(`client certificate rejected: ${String(socket.authorizationError)}`));
+          socket.destroy();
+          return;
+        }
         const local = socket.getX509Certificate()!;
-        this.pendingPeers.get(id)?.({ local, protocol: socket.getProtocol() ?? 'TLSv1.3', ...(verified ? { peer: verified } : {}) });
+        this.pendingPeers.get(id)?.({ local, protocol: socket.getProtocol() ?? 'TLSv1.3', ...(raw ? { peer: raw } : {}) });
         socket.end('ok');
       });
       server.on('tlsClientError', (err, socket) => this.pendingPeers.get(Number(socket.remotePort))?.(err));

@@ -102,6 +102,8 @@ describe('an Envoy egress gateway configured by what Tollgate pushes', () => {
       expect(server.decisions.slice(before).at(-1)).toMatchObject({ identity: 'billing', verdict: 'allow' });
       const anonymous = await mtls.send({ method: 'GET', authority: 'api.stripe.com', path: '/v1/charges' });
       expect(anonymous.kind).toBe('connection_failed');
+      const rogue = pki.untrustedClient({ cn: 'web', sans: ['URI:spiffe://prod.example/ns/billing/sa/web'] });
+      expect((await mtls.send({ method: 'GET', authority: 'api.stripe.com', path: '/v1/charges', clientCert: rogue })).kind).toBe('connection_failed');
     } finally {
       mtls.close();
     }
