@@ -77,6 +77,16 @@ describe('tollgate CLI', () => {
     expect(doc.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address).toEqual({ address: 'tollgate', port_value: 7070 });
   });
 
+  it('bootstrap --envoy-token-env puts the Envoy token into the ADS stream metadata, and refuses without one', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('node', ['bin/tollgate.js', 'bootstrap', '--envoy-token-env'], { env: { ...process.env, TOLLGATE_ENVOY_TOKEN: 'envoy-shared-token-0123456789' } }).toString();
+    expect(parse(out).dynamic_resources.ads_config.grpc_services[0].initial_metadata).toEqual([{ key: 'x-tollgate-token', value: 'envoy-shared-token-0123456789' }]);
+    const env = { ...process.env };
+    delete env.TOLLGATE_ENVOY_TOKEN;
+    const missing = await new Promise<number>((resolve) => execFile('node', ['bin/tollgate.js', 'bootstrap', '--envoy-token-env'], { env }, (err) => resolve((err as { code?: number } | null)?.code ?? 0)));
+    expect(missing).toBe(2);
+  });
+
   it('every command has --help', async () => {
     for (const cmd of ['serve', 'validate', 'decide', 'bootstrap', 'scan']) {
       const out = await tollgate(cmd, '--help');

@@ -1,4 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadDownstream } from '../../src/xds/downstream-certs.js';
 import { describe, expect, it } from 'vitest';
 import { checkFile, checkMessage, decodeMessage, encodeMessage } from '../../src/proto/strict/index.js';
 import { buildResources } from '../../src/xds/resources/build.js';
@@ -68,10 +73,25 @@ describe('xDS resources built from policy', () => {
     const shipped = readFileSync('envoy/bootstrap.yaml', 'utf8');
     expect(shipped).toContain('address: tollgate');
     const compose = readFileSync('docker-compose.yml', 'utf8');
-    expect(compose).toContain('./envoy/bootstrap.yaml:/etc/envoy/bootstrap.yaml');
+    // docker-compose writes the same bootstrap plus the Envoy token, which must not be a checked-in file.
+    expect(compose).toContain('bootstrap --xds tollgate:7070 --envoy-token-env > /bootstrap/bootstrap.yaml');
     // The cluster Tollgate pushes must name the same address the bootstrap's ADS cluster uses.
     expect(compose).toContain('TOLLGATE_XDS_TOLLGATE_ADDRESS: tollgate:7070');
     expect(shipped).toContain('port_value: 7070');
+  });
+
+  it('the docker-compose demo certificates from scripts/dev-certs.sh are accepted for downstream mTLS, with a billing SPIFFE client', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-devcerts-'));
+    try {
+      execFileSync('sh', ['scripts/dev-certs.sh', dir], { stdio: 'ignore' });
+      const d = await loadDownstream({ mode: 'mtls', certFile: join(dir, 'gateway.crt'), keyFile: join(dir, 'gateway.key'), caFile: join(dir, 'ca.crt'), trustDomain: 'prod.example' });
+      expect(d.mode).toBe('mtls');
+      expect(new X509Certificate(readFileSync(join(dir, 'billing.crt'))).subjectAltName).toBe('URI:spiffe://prod.example/ns/billing/sa/web');
+      const compose = readFileSync('docker-compose.yml', 'utf8');
+      for (const f of ['/certs/gateway.crt', '/certs/gateway.key', '/certs/ca.crt', '/certs/billing.crt']) expect(compose).toContain(f);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
