@@ -498,6 +498,7 @@ function applyHeaderMutation(headers: Headers, m: HeaderMutation | undefined, re
   let out = headers.slice();
   for (const name of m.remove_headers ?? []) {
     const key = name.toLowerCase();
+    if (!/^:?[a-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) return `Invalid character in remove_headers mutation.`;
     if (PROTECTED(key)) rejected.push(`remove ${key}`);
     else out = out.filter(([k]) => k !== key);
   }
@@ -511,6 +512,7 @@ function applyHeaderMutation(headers: Headers, m: HeaderMutation | undefined, re
     }
     if (key === 'content-length' && removeContentLength) continue;
     const value = headerValue(opt.header) ?? '';
+    if (/[\r\n\0]/.test(value)) return `Invalid character in set_headers mutation.`;
     const append = (opt as { append?: { value?: boolean } }).append?.value === true;
     if (append) out.push([key, value]);
     else out = [...out.filter(([k]) => k !== key), [key, value]];

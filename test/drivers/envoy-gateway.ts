@@ -254,7 +254,10 @@ export class EnvoyGateway {
     if (!has('user-agent')) headers.push(['user-agent', 'curl/8.5.0']);
     if (bodyLength > 0 && !has('content-length') && !req.chunked && !req.trailers?.length) headers.push(['content-length', String(bodyLength)]);
     if ((req.chunked || req.trailers?.length) && bodyLength > 0 && !has('transfer-encoding')) headers.push(['transfer-encoding', 'chunked']);
-    headers = this.mutateRequestHeaders(headers, peer);
+    // conn_manager_impl.cc ActiveStream::decodeHeaders: path normalization (400 on reject) before the header mutations.
+    const normalized = this.normalizePath(headers);
+    if (typeof normalized === 'string') return { kind: 'local_reply', status: 400, body: 'Bad Request', headers: [], by: 'envoy', detail: normalized, accessLog: log() };
+    headers = this.mutateRequestHeaders(normalized, peer);
 
     // conn_manager_impl.cc ActiveStream::decodeHeaders → refreshCachedRoute: the route is chosen before the filters run.
     let selected = this.selectRoute(headers);
@@ -372,6 +375,42 @@ export class EnvoyGateway {
       statusOnError: statusOf(cfg.status_on_error) ?? 500,
       legacyDefaultIsSend: this.opts.legacyDefaultIsSend ?? true,
     };
+  }
+
+  /**
+   * conn_manager_utility.cc maybeNormalizePath: escaped slashes per path_with_escaped_slashes_action, then
+   * normalize_path (dot segments, backslashes; Envoy uses Chromium's canonicalizer, this covers the common cases),
+   * then merge_slashes. Only the path is touched, never the query.
+   */
+  private normalizePath(headers: Headers): Headers | string {
+    const i = headers.findIndex(([k]) => k === ':path');
+    if (i < 0) return headers;
+    const full = headers[i]![1];
+    const q = full.search(/[?#]/);
+    let path = q < 0 ? full : full.slice(0, q);
+    const rest = q < 0 ? '' : full.slice(q);
+    if (rest.startsWith('#')) return 'path with a fragment';
+    if (!path.startsWith('/')) return headers;
+    const action = (this.hcm.path_with_escaped_slashes_action as string | undefined) ?? 'KEEP_UNCHANGED';
+    if (action !== 'KEEP_UNCHANGED' && /%2f|%5c/i.test(path)) {
+      if (action === 'REJECT_REQUEST') return 'escaped slashes in path';
+      path = path.replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+    }
+    if (this.hcm.normalize_path?.value === true) {
+      const out: string[] = [];
+      for (const seg of path.replace(/\\/g, '/').split('/').slice(1)) {
+        const s = seg.replace(/%2e/gi, '.');
+        if (s === '.') continue;
+        if (s === '..') out.pop();
+        else out.push(seg);
+      }
+      const trailingDot = /\/\.{1,2}$/.test(path.replace(/%2e/gi, '.'));
+      path = '/' + out.join('/') + (trailingDot && out.length ? '/' : '');
+    }
+    if (this.hcm.merge_slashes === true) path = path.replace(/\/{2,}/g, '/');
+    const copy = headers.slice();
+    copy[i] = [':path', path + rest];
+    return copy;
   }
 
   /** conn_manager_utility.cc mutateRequestHeaders: x-forwarded-proto, x-request-id, then mutateXfccRequestHeader. */

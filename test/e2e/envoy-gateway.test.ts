@@ -202,6 +202,15 @@ describe('an Envoy egress gateway configured by what Tollgate pushes', () => {
     }
   });
 
+  it('the HCM normalizes the path before ext_authz decides, and an escaped slash is a 400 from Envoy that never reaches Tollgate', async () => {
+    const before = server.decisions.length;
+    const r = upstream(await gateway.send({ method: 'GET', authority: 'api.vendor.example', path: '/v1/./a/../b//c?x=1', sourceAddress: WEB_IP }));
+    expect(header(r.headers, ':path')).toBe('/v1/b/c?x=1');
+    const rejected = await gateway.send({ method: 'GET', authority: 'api.vendor.example', path: '/v1/a%2Fb', sourceAddress: WEB_IP });
+    expect(rejected).toMatchObject({ kind: 'local_reply', status: 400, by: 'envoy' });
+    expect(server.decisions.slice(before).map((d) => d.path)).toEqual(['/v1/b/c']);
+  });
+
   it('one request walks the whole path: TLS peer principal, Check, header mutation, ext_proc with forwarded metadata, a scrubbed upstream request of consistent length', async () => {
     const mtls = mtlsGateway();
     try {
