@@ -168,8 +168,19 @@ export class EnvoyGateway {
       this.tlsMaterial = material;
       this.tlsProblem = problem;
     }
+    // async_client_manager_impl.cc: an envoy_grpc service naming a cluster that does not exist rejects the listener.
+    for (const cluster of grpcClusters(hcm)) {
+      if (!snapshot.clusters.has(cluster)) throw new Error(`Unknown gRPC client cluster '${cluster}'`);
+    }
     this.authz = new EnvoyExtAuthzDriver(opts.tollgatePort);
     this.proc = new EnvoyExtProcDriver(opts.tollgatePort);
+  }
+
+  /** gRPC needs HTTP/2 to the cluster (HttpProtocolOptions explicit_http_config.http2_protocol_options); else every call fails. */
+  private speaksGrpc(cfg: Obj): boolean {
+    const cluster = this.snapshot.clusters.get(cfg.grpc_service?.envoy_grpc?.cluster_name);
+    const po = cluster?.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as Obj | undefined;
+    return Boolean(po?.explicit_http_config?.http2_protocol_options || cluster?.http2_protocol_options);
   }
 
   /** A gateway from buildResources output: each resource is encoded (strict check) and decoded back, as over ADS. */
@@ -267,6 +278,10 @@ export class EnvoyGateway {
       const disabled = this.perRoute(selected, name)?.disabled === true;
       if (name === EXT_AUTHZ && !disabled) {
         const cfg = f.typed_config as Obj;
+        if (!this.speaksGrpc(cfg)) {
+          const status = statusOf(cfg.status_on_error) ?? 403;
+          return { kind: 'local_reply', status, body: '', headers: [], by: 'ext_authz', detail: 'authorization cluster is not HTTP/2', accessLog: this.accessLog(headers, dynamicMetadata, peer, conn, status, bodyLength) };
+        }
         const r = await this.authz.filter(headers, conn, {
           statusOnError: statusOf(cfg.status_on_error) ?? 403,
           failureModeAllow: cfg.failure_mode_allow === true,
@@ -282,6 +297,10 @@ export class EnvoyGateway {
         if (cfg.clear_route_cache === true) selected = this.selectRoute(headers);
       } else if (name === EXT_PROC && !disabled) {
         const cfg = this.extProcFilterConfig(f.typed_config as Obj);
+        if (!this.speaksGrpc(f.typed_config as Obj)) {
+          const status = cfg.statusOnError ?? 500;
+          return { kind: 'local_reply', status, body: '', headers: [], by: 'ext_proc', detail: 'processor cluster is not HTTP/2', accessLog: this.accessLog(headers, dynamicMetadata, peer, conn, status, bodyLength) };
+        }
         const out = await this.proc.process(
           {
             headers,
@@ -295,7 +314,7 @@ export class EnvoyGateway {
               'request.id': headers.find(([k]) => k === 'x-request-id')?.[1],
               'request.method': req.method,
               'request.host': req.authority,
-              'request.path': req.path ?? '/',
+              'request.path': headers.find(([k]) => k === ':path')?.[1],
               'request.scheme': req.scheme ?? 'http',
             },
             // The response side runs only for a request that reached an upstream.
@@ -585,6 +604,19 @@ export class EnvoyGateway {
       socket.resume();
     });
   }
+}
+
+function grpcClusters(hcm: Obj): string[] {
+  const names: string[] = [];
+  for (const f of (hcm.http_filters ?? []) as Obj[]) {
+    const c = f.typed_config?.grpc_service?.envoy_grpc?.cluster_name;
+    if (c) names.push(c);
+  }
+  for (const a of (hcm.access_log ?? []) as Obj[]) {
+    const c = a.typed_config?.common_config?.grpc_service?.envoy_grpc?.cluster_name;
+    if (c) names.push(c);
+  }
+  return names;
 }
 
 function add(s: Snapshot, typeUrl: string, obj: Obj): void {
