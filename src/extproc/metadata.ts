@@ -14,3 +14,25 @@ export function decisionFromMetadata(context: ProcessingRequest['metadata_contex
   const decisionId = structString(struct, METADATA_KEYS.decisionId);
   return { ...(identity ? { identity } : {}), ...(decisionId ? { decisionId } : {}) };
 }
+
+/** Envoy puts the evaluated `request_attributes` under the ext_proc filter's fixed name (ext_proc.cc `addAttributes`). */
+const EXT_PROC_ATTRIBUTES = 'envoy.filters.http.ext_proc';
+
+/**
+ * Connection facts from `request_attributes`, for a gateway whose ext_authz is not Tollgate's (Istio, Envoy Gateway):
+ * the peer's URI SAN (`connection.uri_san_peer_certificate`: the workload's SPIFFE ID under Istio mTLS) and
+ * `source.address` (`ip:port`). These are Envoy's CEL attribute names; there is no `source.principal` attribute.
+ */
+export function peerFromAttributes(attributes: ProcessingRequest['attributes']): { principal?: string; sourceAddress?: string } {
+  const struct = (attributes as Record<string, unknown> | undefined)?.[EXT_PROC_ATTRIBUTES];
+  if (!struct) return {};
+  const principal = structString(struct, 'connection.uri_san_peer_certificate');
+  const address = structString(struct, 'source.address');
+  return { ...(principal ? { principal } : {}), ...(address ? { sourceAddress: stripPort(address) } : {}) };
+}
+
+function stripPort(address: string): string {
+  if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
+  const colon = address.lastIndexOf(':');
+  return colon !== -1 && address.indexOf(':') === colon ? address.slice(0, colon) : address;
+}

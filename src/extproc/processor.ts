@@ -7,7 +7,7 @@ import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
-import { decisionFromMetadata } from './metadata.js';
+import { decisionFromMetadata, peerFromAttributes } from './metadata.js';
 
 export class ProtocolError extends Error {}
 
@@ -84,7 +84,7 @@ export class RequestProcessor {
     this.destination = authority ? `${authority.host}:${authority.port ?? 'default'}` : '(unknown)';
     // Only what ext_authz put in dynamic metadata: a request header could have been sent by the workload itself.
     const decision = decisionFromMetadata(req.metadata_context);
-    this.identity = decision.identity ?? 'unknown';
+    this.identity = decision.identity ?? this.version.identities.resolvePeer(peerFromAttributes(req.attributes)).name;
     this.decisionId = decision.decisionId;
     this.requestId = storedRequestId(get('x-request-id'));
     this.method = get(':method') ?? '';

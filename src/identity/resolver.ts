@@ -10,6 +10,11 @@ export interface IdentityResolver {
   /** Name of the signed identity header (removed before the request leaves), if configured. */
   signedHeaderName: string | undefined;
   resolve(facts: CallerFacts): Promise<ResolvedIdentity>;
+  /**
+   * The same, synchronously and from connection facts only (mTLS principal, XFCC, source address): for ext_proc
+   * behind a gateway whose ext_authz is not Tollgate's, where no signed header was verified.
+   */
+  resolvePeer(facts: Omit<CallerFacts, 'signedHeader'>): ResolvedIdentity;
 }
 
 /** Compiles the identities of a policy into a resolver that tries the sources in the configured order. */
@@ -32,31 +37,38 @@ export function compileIdentityResolver(doc: PolicyDocument, problems: Problem[]
   if (signed.size > 0 && !verifier) problems.push({ path: 'signedHeader', message: 'identities match signedSubject but signedHeader is not configured' });
 
   const order: readonly IdentitySource[] = doc.identitySources;
+  const peerName = (source: IdentitySource, facts: CallerFacts): string | undefined => {
+    switch (source) {
+      case 'mtls':
+        return facts.principal ? spiffe.match(facts.principal) : undefined;
+      case 'xfcc': {
+        const principal = facts.xfcc ? xfccPrincipal(facts.xfcc) : undefined;
+        return principal ? (xfcc.match(principal) ?? spiffe.match(principal)) : undefined;
+      }
+      case 'source_cidr':
+        return facts.sourceAddress && cidrs.size > 0 ? cidrs.match(facts.sourceAddress) : undefined;
+      default:
+        return undefined;
+    }
+  };
   return {
+    resolvePeer(facts) {
+      for (const source of order) {
+        const name = peerName(source, facts);
+        if (name !== undefined) return { name, source };
+      }
+      return UNKNOWN;
+    },
     signedHeaderName: verifier?.header,
     async resolve(facts: CallerFacts): Promise<ResolvedIdentity> {
       let rejected: string | undefined;
       for (const source of order) {
         let name: string | undefined;
-        switch (source) {
-          case 'mtls':
-            if (facts.principal) name = spiffe.match(facts.principal);
-            break;
-          case 'xfcc': {
-            const principal = facts.xfcc ? xfccPrincipal(facts.xfcc) : undefined;
-            if (principal) name = xfcc.match(principal) ?? spiffe.match(principal);
-            break;
-          }
-          case 'signed_header':
-            if (facts.signedHeader && verifier) {
-              const result = await verifier.verify(facts.signedHeader);
-              if (result.ok) name = signed.get(result.subject);
-              else rejected = result.reason;
-            }
-            break;
-          case 'source_cidr':
-            if (facts.sourceAddress && cidrs.size > 0) name = cidrs.match(facts.sourceAddress);
-            break;
+        if (source !== 'signed_header') name = peerName(source, facts);
+        else if (facts.signedHeader && verifier) {
+          const result = await verifier.verify(facts.signedHeader);
+          if (result.ok) name = signed.get(result.subject);
+          else rejected = result.reason;
         }
         if (name !== undefined) return { name, source, rejected };
       }

@@ -155,6 +155,15 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
     expect(server.scrubs.slice(before).at(-1)?.identity).toBe('unknown');
   });
 
+  it('behind a gateway whose ext_authz is not Tollgate\'s, the caller is identified from request_attributes (peer URI SAN)', async () => {
+    const before = server.scrubs.length;
+    const req = { ...request('{"to":"jane.doe@example.com"}', { path: '/v1/attr' }), metadata: {}, attributes: { 'connection.uri_san_peer_certificate': 'spiffe://prod.example/ns/billing/sa/web', 'source.address': '10.9.8.7:51234' } };
+    const out = await envoy.process(req, { ...ENVOY, requestAttributes: ['connection.uri_san_peer_certificate', 'source.address'] });
+    expect(JSON.parse(out.body.toString()).to).toBe('jane.doe@example.com');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(server.scrubs.slice(before).find((r) => r.path === '/v1/attr')?.identity).toBe('billing');
+  });
+
   it('a streamed body loses its content-length in the headers reply, since Envoy decided to keep it before the override', async () => {
     const text = `{"note":"${'y'.repeat(5000)}","to":"jane.doe@example.com"}`;
     const out = await envoy.process({ ...request(text), bodyTiming: 'after_headers_reply' }, ENVOY);
