@@ -95,6 +95,18 @@ describe('the ext_proc driver does what ext_proc.cc and processor_state.cc do', 
     expect(out.upstream?.body.toString()).toBe('abcdef');
   });
 
+  it('a refusal after STREAMED chunks were answered cannot recall them: the upstream already has them when the request is reset', async () => {
+    script = (req) =>
+      req.request_headers
+        ? { request_headers: {}, mode_override: { request_body_mode: 'STREAMED', request_trailer_mode: 'SEND', response_header_mode: 'SKIP' } }
+        : req.request_trailers
+          ? { immediate_response: { status: { code: 'Forbidden' }, body: Buffer.from('no') } }
+          : { request_body: {} };
+    const out = await driver.process({ headers: headersWith([]), body: [Buffer.from('abc'), Buffer.from('def')], trailers: [['x-sum', '1']], bodyTiming: 'after_headers_reply' }, CFG);
+    expect(out).toMatchObject({ result: 'local_reply', status: 403, localReplyOrigin: 'processor' });
+    expect(out.upstreamBeforeReset?.body.toString()).toBe('abcdef');
+  });
+
   it('metadata_context carries only the namespaces the filter config forwards', async () => {
     script = () => ({ request_headers: {} });
     const metadata = { 'envoy.filters.http.ext_authz': { identity: 'billing' }, 'other.filter': { secret: 'x' } };

@@ -100,6 +100,11 @@ export interface ExtProcOutcome {
   contentLengthMismatch?: { header: number; body: number };
   /** The stream's dynamic metadata after this filter (with what the processor wrote in receiving namespaces). */
   dynamicMetadata: Record<string, Record<string, unknown>>;
+  /**
+   * For a local reply that came after the headers were released (STREAMED): what the upstream had already received
+   * when Envoy reset the upstream request. It never saw the end of the stream, but these bytes left the gateway.
+   */
+  upstreamBeforeReset?: UpstreamRequest;
   /** Who answered a local reply: the processor (immediate_response), the ext_proc filter (errors), or Envoy's filter manager (413). */
   localReplyOrigin?: 'processor' | 'filter' | 'envoy';
   error?: string;
@@ -201,6 +206,8 @@ export class EnvoyExtProcDriver {
     const headerMap = (h: Headers) => ({ headers: h.map(([key, value]) => ({ key, raw_value: Buffer.from(value, 'latin1') })) });
     let responseHeadersMessage = false;
     let responseHeadersOut: Headers | undefined;
+    // What the router already sent upstream (STREAMED releases the headers, then each answered chunk).
+    let released: { headers: Headers; body: Buffer[] } | undefined;
 
     const finish = (o: { result: 'forwarded' | 'local_reply'; status?: number; headers: Headers; body: Buffer; trailers?: Headers; error?: string; origin?: 'processor' | 'envoy' }): ExtProcOutcome => {
       stream.cancel(); // Envoy resets the stream when the request is done
@@ -224,6 +231,7 @@ export class EnvoyExtProcDriver {
         ...(mismatch ? { contentLengthMismatch: mismatch } : {}),
         dynamicMetadata,
         ...(o.result === 'local_reply' ? { localReplyOrigin: o.origin ?? 'filter' } : {}),
+        ...(o.result === 'local_reply' && released ? { upstreamBeforeReset: { headers: released.headers, body: Buffer.concat(released.body) } } : {}),
         ...(o.error ? { error: o.error } : {}),
       };
     };
@@ -371,6 +379,9 @@ export class EnvoyExtProcDriver {
       pieces.push(...chunks.slice(arrived));
       pieces.forEach((c, i) => send({ request_body: { body: c, end_of_stream: i === pieces.length - 1 && !hasTrailers } } as ProcessingRequest, 'request_body'));
       const out: Buffer[] = [];
+      // processor_state.cc handleHeadersResponse (STREAMED): continueIfNecessary releases the headers to the router,
+      // and handleStreamedBodyResponse injects each answered chunk into the filter chain, i.e. upstream.
+      released = { headers: headers.slice(), body: out };
       for (const piece of pieces) {
         const reply = await next();
         absorbMetadata(reply);

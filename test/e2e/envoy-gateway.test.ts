@@ -198,6 +198,10 @@ describe('an Envoy egress gateway configured by what Tollgate pushes', () => {
         expect(r.trailers).toEqual([['x-checksum', 'abc123']]);
       } else {
         expect(r).toMatchObject({ kind: 'local_reply', by: 'ext_proc' });
+        // STREAMED chunks already left before the refusal; the upstream saw a reset, never the end of a request,
+        // and what it saw must be scrubbed: a prefix of the scrubbed body.
+        const early = r.kind === 'local_reply' ? r.extProc?.upstreamBeforeReset?.body.toString() : undefined;
+        if (early !== undefined) expect(expected.startsWith(early), `${bodyTiming}: bytes before the reset`).toBe(true);
       }
     }
   });
