@@ -25,5 +25,11 @@ export interface DecisionSink {
 /** Writes one structured pino line per decision (`"audit":"decision"`). */
 export function pinoDecisionSink(log: Logger): DecisionSink {
   const audit = log.child({ audit: 'decision' });
-  return { record: (r) => audit.info(r) };
+  // pino writes the line's own `time`; a second `time` key from the record would make the JSON ambiguous.
+  return {
+    record: (r) => {
+      const { time: _time, ...line } = r;
+      audit.info(line);
+    },
+  };
 }

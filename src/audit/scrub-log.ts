@@ -23,5 +23,11 @@ export interface ScrubSink {
 
 export function pinoScrubSink(log: Logger): ScrubSink {
   const audit = log.child({ audit: 'scrub' });
-  return { record: (r) => audit.info(r) };
+  // pino writes the line's own `time`; a second `time` key from the record would make the JSON ambiguous.
+  return {
+    record: (r) => {
+      const { time: _time, ...line } = r;
+      audit.info(line);
+    },
+  };
 }
