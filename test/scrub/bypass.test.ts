@@ -95,4 +95,11 @@ describe('scrubbing cannot be bypassed by encoding', () => {
       expect(s.out).not.toContain('alice@example.com');
     }
   });
+
+  it('finds a card or SSN glued to a token ending in digits, or in a long run of numbers (found by fuzzing)', () => {
+    const types = (t: string) => set.scanText(t).map((f) => f.type);
+    expect(types('AKIAZ7QRSTUVWXYZ2345  4111 1111 1111 1111')).toEqual(['aws_access_key_id', 'credit_card']);
+    expect(types(' 4111 1111 1111 1111  4111 1111 1111 1111  4111 1111 1111 1111 ')).toEqual(['credit_card', 'credit_card', 'credit_card']);
+    expect(types('SSN 536-22-8514  4111 1111 1111 1111  4111 1111 1111 1111')).toEqual(['us_ssn', 'credit_card', 'credit_card']);
+  });
 });

@@ -15,6 +15,8 @@ import { hasContext, isAlnum } from './context.js';
  */
 const NUMERIC_RUN = /[+(]?\d(?:\d|[ .\-/()]{1,3}(?=[(\d])){6,48}/g;
 const MAX_GROUPS_PER_MATCH = 8;
+/** Longest card, SSN, IPv4 or phone with its separators, in chars. */
+const LONGEST_VALUE = 24;
 /** Context words must sit close to a bare number ("Phone: 4155552671"), not a sentence away. */
 const PHONE_WINDOW = 28;
 /** "555 0199 (office)", "…-Fax": labels written after the number. */
@@ -24,6 +26,19 @@ const EXTENSION = /^\s?(?:x|ext\.?)\s?\d{1,6}/i;
 /** A range glued to more digits by a tight separator is a fragment of something longer. */
 function tight(s: string): boolean {
   return s === '-' || s === '.' || s === '/';
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** True when the run regex stopped at its repetition bound while the digits go on (`… 1111 11|11`). */
+function capped(text: string, runEnd: number): boolean {
+  const c = text.charCodeAt(runEnd);
+  if (isDigitCode(c)) return true;
+  let k = runEnd;
+  while (k < text.length && k - runEnd < 3 && ' .-/()'.includes(text[k]!)) k++;
+  return k > runEnd && isDigitCode(text.charCodeAt(k));
 }
 
 function isWordChar(c: number): boolean {
@@ -60,8 +75,30 @@ export function createNumericDetector(opts: NumericOptions): Detector {
       while ((m = NUMERIC_RUN.exec(text)) !== null) {
         const runStart = m.index;
         const runEnd = runStart + m[0].length;
-        if (runStart > 0 && isWordChar(text.charCodeAt(runStart - 1))) continue;
-        if (glued(text, runStart - 1, runStart - 2) || glued(text, runEnd, runEnd + 1)) continue;
+        if ((runStart > 0 && isWordChar(text.charCodeAt(runStart - 1))) || glued(text, runStart - 1, runStart - 2)) {
+          // Only the digits glued to the word belong to it: the rest of the run (`…2345  4111 1111 1111 1111`) is scanned again.
+          let k = runStart + 1;
+          while (k < runEnd && isDigitCode(text.charCodeAt(k))) k++;
+          NUMERIC_RUN.lastIndex = k;
+          continue;
+        }
+        if (capped(text, runEnd)) {
+          // The run stopped at its length bound, not at its end: classify the whole groups before the cut,
+          // then go on from the last value found (or the next group), so nothing after the cut is lost.
+          let cut = runEnd;
+          while (cut > runStart && isDigitCode(text.charCodeAt(cut - 1))) cut--;
+          const groupEnd = cut;
+          while (cut > runStart && !isDigitCode(text.charCodeAt(cut - 1))) cut--;
+          const before = out.length;
+          // Phones are not looked for in digit soup this long (libphonenumber per sub-range would make it the hot spot).
+          if (cut > runStart) classifyRun(text, runStart, cut, ctx, out, false);
+          // A value that reaches past the cut starts within its last LONGEST_VALUE chars: resume at a group there.
+          let next = Math.max(runStart + 1, cut - LONGEST_VALUE, out.length > before ? out[out.length - 1]!.end : 0);
+          while (next < groupEnd && isDigitCode(text.charCodeAt(next)) && isDigitCode(text.charCodeAt(next - 1))) next++;
+          NUMERIC_RUN.lastIndex = next;
+          continue;
+        }
+        if (glued(text, runEnd, runEnd + 1)) continue;
         const tail = runEnd < text.length && isWordChar(text.charCodeAt(runEnd));
         const extension = tail && EXTENSION.test(text.slice(runEnd, runEnd + 12));
         if (tail && !extension) continue;
@@ -70,7 +107,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
     },
   };
 
-  function classifyRun(text: string, runStart: number, runEnd: number, ctx: ScanContext, out: Match[]): void {
+  function classifyRun(text: string, runStart: number, runEnd: number, ctx: ScanContext, out: Match[], phones = phone): void {
     const groups: string[] = [];
     const groupStart: number[] = [];
     const seps: string[] = [];
@@ -126,13 +163,13 @@ export function createNumericDetector(opts: NumericOptions): Detector {
         } else if (ipv4 && classifyIpv4(text, start, gGroups, gSeps.join(''))) {
           out.push({ type: 'ipv4', start, end, normalized: gGroups.join('.') });
           matched = true;
-        } else if (phone && !(g > 0 && prefixEnd > runStart)) {
+        } else if (phones && !(g > 0 && prefixEnd > runStart)) {
           phoneCtx ||= hasContext(text, runStart, ctx, PHONE_CONTEXT, PHONE_WINDOW) || PHONE_CONTEXT.test(text.slice(runEnd, runEnd + PHONE_AFTER)) ? 1 : -1;
           notPhone ||= phoneCtx === -1 && NOT_PHONE_CONTEXT.test(text.slice(Math.max(0, runStart - PHONE_WINDOW), runStart)) ? 1 : -1;
         }
         // Phones are tried only from the run's start or right after a previous match, so a long
         // run costs a linear number of libphonenumber parses, not one per sub-range.
-        if (!matched && phone && notPhone !== 1 && g === phoneFrom && !(g > 0 && prefixEnd > runStart)) {
+        if (!matched && phones && notPhone !== 1 && g === phoneFrom && !(g > 0 && prefixEnd > runStart)) {
           let pStart = start;
           if (g === 0) pStart = runStart;
           else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
