@@ -118,7 +118,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   });
   const inventory = new Inventory({ store: inventoryStore, onError: (err) => reportError('inventory-fold', err) });
   if (config.visibility) inventory.attach(events);
-  const alerts = new AlertEngine(policies.current.alerts, { logger: log });
+  const alerts = new AlertEngine(policies.current.alerts, { logger: log, onError: (err) => reportError('alert-delivery', err) });
   if (config.visibility) alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
 

@@ -20,6 +20,8 @@ export interface AlertEngineOptions {
   /** Alerts kept for GET /v1/alerts (default 10,000); the dead-letter list keeps as many failed ones. */
   historyLimit?: number;
   logger?: Pick<Logger, 'warn'>;
+  /** A delivery that failed by throwing (a bug, not an HTTP failure: those are dead-lettered); default: ignored. */
+  onError?: (err: unknown) => void;
 }
 
 export interface AlertFilter {
@@ -63,11 +65,13 @@ export class AlertEngine {
   private readonly newId: () => string;
   private readonly deps: DeliveryDeps;
   private readonly logger: Pick<Logger, 'warn'> | undefined;
+  private readonly onError: (err: unknown) => void;
 
   constructor(plan: AlertsPlan = EMPTY_ALERTS_PLAN, opts: AlertEngineOptions = {}) {
     this.clock = opts.now ?? Date.now;
     this.newId = opts.newId ?? randomUUID;
     this.logger = opts.logger;
+    this.onError = opts.onError ?? (() => undefined);
     this.deps = { fetch: opts.fetch ?? fetch, now: this.clock, random: opts.random ?? Math.random, sleep: opts.sleep ?? abortableSleep };
     this.history = new BoundedLog(opts.historyLimit ?? 10_000);
     this.deadLetters = new BoundedLog(opts.historyLimit ?? 10_000);
@@ -232,7 +236,7 @@ export class AlertEngine {
 
   private track<T>(p: Promise<T>): Promise<T> {
     this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p)).catch(() => undefined);
+    void p.finally(() => this.inflight.delete(p)).catch(this.onError);
     return p;
   }
 }
