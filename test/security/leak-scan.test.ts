@@ -30,7 +30,12 @@ const VALUES = Object.values(SECRETS);
 /** Types whose detection in stored text counts as a leak (IPs are Tollgate's own addresses; ids and times can look like phones). */
 const LEAK_TYPES = new Set(['aws_access_key_id', 'github_token', 'jwt', 'slack_token', 'stripe_secret_key', 'email', 'us_ssn', 'credit_card', 'bearer_token', 'basic_auth']);
 const ADMIN_TOKEN = 'leak-scan-admin-token-0001';
+/** An inline policy secret (issue 9: `GET /v1/policy` must not return it) and the scrub fingerprint key. */
+const POLICY_SECRETS = ['leak-scan-hmac-secret-7f3a9c1e5b', 'leak-scan-fingerprint-key-42d8e6'];
 const POLICY = `version: 1
+signedHeader:
+  header: x-tollgate-identity
+  hmac: { secret: { value: "${POLICY_SECRETS[0]}" } }
 identities:
   - { name: billing, match: { spiffe: "spiffe://prod.example/ns/billing/sa/*" } }
 egress:
@@ -38,6 +43,7 @@ egress:
     allow: [{ id: stripe, host: api.stripe.com, methods: [GET], paths: ["/v1/charges/**"] }, { id: example, host: api.example.com }]
 scrub:
   bufferLimitBytes: 1024
+  fingerprintKey: { value: "${POLICY_SECRETS[1]}" }
 `;
 
 let server: RunningServer;
@@ -178,7 +184,8 @@ function walk(d: string): string[] {
 }
 
 /** Each raw value, and the spellings it could be stored in. */
-const SPELLINGS = VALUES.flatMap((v) => [v, encodeURIComponent(v), encodeURIComponent(v).replace(/%20/g, '+'), JSON.stringify(v).slice(1, -1)]);
+const spellings = (v: string) => [v, encodeURIComponent(v), encodeURIComponent(v).replace(/%20/g, '+'), JSON.stringify(v).slice(1, -1)];
+const SPELLINGS = VALUES.flatMap(spellings);
 
 describe('leak scan: no raw token or PII value is stored or served anywhere', () => {
   it('the run produced logs, audit records, inventory and answers to scan', () => {
@@ -192,6 +199,8 @@ describe('leak scan: no raw token or PII value is stored or served anywhere', ()
     const found: string[] = [];
     for (const [where, text] of outputs) {
       for (const v of SPELLINGS) if (text.includes(v)) found.push(`${where}: ${v}`);
+      // The stored policy is the operator's own configuration (like policy.yaml), secrets included; every answer and log must still omit them.
+      if (where !== '/data/policy.json') for (const v of POLICY_SECRETS.flatMap(spellings)) if (text.includes(v)) found.push(`${where}: policy secret`);
     }
     expect(found).toEqual([]);
   });
