@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { bootstrapCommand, bootstrapHelp } from './cli/bootstrap.js';
 import { decideCommand, decideHelp } from './cli/decide.js';
 import { serveCommand, serveHelp } from './cli/serve.js';
@@ -20,17 +21,34 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   scan: { run: (argv) => runScanCommand(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }), help: scanHelp },
 };
 
+/** The first sentence of a command's description (the paragraph after its usage line), joined across line breaks. */
+function summary(help: string): string {
+  const paragraph = (help.split('\n\n')[1] ?? '').replace(/\s*\n\s*/g, ' ');
+  const end = paragraph.search(/[.:](\s|$)/);
+  if (end === -1) return paragraph;
+  return paragraph[end] === '.' ? paragraph.slice(0, end + 1) : paragraph.slice(0, end);
+}
+
 const usage = `Usage: tollgate <command> [options]
 
 Commands:
 ${Object.entries(commands)
-  .map(([name, c]) => `  ${name.padEnd(15)} ${c.help.split('\n\n')[1]?.split('\n')[0] ?? ''}`)
+  .map(([name, c]) => `  ${name.padEnd(15)} ${summary(c.help)}`)
   .join('\n')}
 
-Run "tollgate <command> --help" for a command's options.`;
+Run "tollgate <command> --help" for a command's options, "tollgate --version" for the version.`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(`tollgate ${version()} (node ${process.versions.node})`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage);
     return name ? 0 : 2;

@@ -87,6 +87,15 @@ describe('tollgate CLI', () => {
     expect(missing).toBe(2);
   });
 
+  it('--version prints the package version, and the top-level help gives each command a whole sentence', async () => {
+    const v = await tollgate('--version');
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^tollgate \d+\.\d+\.\d+ \(node /);
+    const help = await tollgate('--help');
+    for (const line of help.stdout.split('\n').filter((l) => /^ {2}[a-z-]+ {2,}/.test(l))) expect(line.trimEnd(), line).toMatch(/[.a-z)]$/);
+    expect(help.stdout).toContain('Starts the gRPC server');
+  });
+
   it('every command has --help', async () => {
     for (const cmd of ['serve', 'validate', 'decide', 'bootstrap', 'scan']) {
       const out = await tollgate(cmd, '--help');
