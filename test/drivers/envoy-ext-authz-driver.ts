@@ -76,10 +76,13 @@ const HTTP_STATUS: Record<string, number> = { Forbidden: 403, Unauthorized: 401,
  * repeated headers comma-joined) and applies the CheckResponse the way ext_authz.cc does.
  */
 export class EnvoyExtAuthzDriver {
-  private readonly client: grpc.Client & { Check: (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void };
+  private readonly client: grpc.Client & { Check: (req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void };
   private streamId = 1000;
+  private readonly initialMetadata: Array<[string, string]>;
 
-  constructor(port: number) {
+  /** `initialMetadata`: the grpc_service's initial_metadata, which Envoy's gRPC client adds to every call. */
+  constructor(port: number, opts: { initialMetadata?: Array<[string, string]> } = {}) {
+    this.initialMetadata = opts.initialMetadata ?? [];
     const { grpcObject } = loadServiceProtos();
     const pkg = grpcObject.envoy as unknown as { service: { auth: { v3: { Authorization: grpc.ServiceClientConstructor } } } };
     this.client = new pkg.service.auth.v3.Authorization(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as never;
@@ -184,13 +187,20 @@ export class EnvoyExtAuthzDriver {
   /** Sends any object as a CheckRequest (for malformed-input tests); resolves with the raw response. */
   checkRaw(request: unknown, deadlineMs = 5000): Promise<CheckResponse> {
     return new Promise((resolve, reject) => {
-      this.client.Check(request, { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res as CheckResponse)));
+      this.client.Check(request, grpcMetadata(this.initialMetadata), { deadline: Date.now() + deadlineMs }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res as CheckResponse)));
     });
   }
 
   close(): void {
     this.client.close();
   }
+}
+
+/** Metadata for one call; async_client_impl.cc applies initial_metadata with OVERWRITE_IF_EXISTS_OR_ADD. */
+export function grpcMetadata(pairs: Array<[string, string]>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of pairs) md.set(k.toLowerCase(), v);
+  return md;
 }
 
 function interpret(res: CheckResponse): CheckOutcome {

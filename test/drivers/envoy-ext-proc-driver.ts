@@ -147,9 +147,12 @@ class ProcessorStreamError extends Error {
  * out as one message, and STREAMED chunks are forwarded as the processor returned them, nothing more.
  */
 export class EnvoyExtProcDriver {
-  private readonly client: grpc.Client & { Process: (opts?: grpc.CallOptions) => grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse> };
+  private readonly client: grpc.Client & { Process: (md: grpc.Metadata, opts?: grpc.CallOptions) => grpc.ClientDuplexStream<ProcessingRequest, ProcessingResponse> };
+  private readonly initialMetadata: Array<[string, string]>;
 
-  constructor(port: number) {
+  /** `initialMetadata`: the grpc_service's initial_metadata, which Envoy's gRPC client adds to every stream. */
+  constructor(port: number, opts: { initialMetadata?: Array<[string, string]> } = {}) {
+    this.initialMetadata = opts.initialMetadata ?? [];
     const { grpcObject } = loadServiceProtos();
     const pkg = grpcObject.envoy as unknown as { service: { ext_proc: { v3: { ExternalProcessor: grpc.ServiceClientConstructor } } } };
     this.client = new pkg.service.ext_proc.v3.ExternalProcessor(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as never;
@@ -176,7 +179,9 @@ export class EnvoyExtProcDriver {
     const hasBody = chunks.length > 0;
     const hasTrailers = (trailers?.length ?? 0) > 0;
 
-    const stream = this.client.Process({ deadline: Date.now() + 30_000 });
+    const md = new grpc.Metadata();
+    for (const [k, v] of this.initialMetadata) md.set(k.toLowerCase(), v);
+    const stream = this.client.Process(md, { deadline: Date.now() + 30_000 });
     const inbox = new Inbox(stream);
     let requestAttributesSent = false;
     const send = (msg: ProcessingRequest, kind: string) => {

@@ -7,7 +7,7 @@ import { loadServiceProtos } from '../../src/proto/load.js';
 import { encodeMessage } from '../../src/proto/strict/encode.js';
 import type { ResourceJson } from '../../src/xds/resources/build.js';
 import { TYPE_URL } from '../../src/xds/types.js';
-import { EnvoyExtAuthzDriver, type DownstreamConnection } from './envoy-ext-authz-driver.js';
+import { EnvoyExtAuthzDriver, grpcMetadata, type DownstreamConnection } from './envoy-ext-authz-driver.js';
 import { EnvoyExtProcDriver, type ExtProcFilterConfig, type ExtProcOutcome } from './envoy-ext-proc-driver.js';
 import { toProtoStruct } from './proto-struct.js';
 import { XdsSotwDriver } from './xds-sotw-driver.js';
@@ -172,8 +172,8 @@ export class EnvoyGateway {
     for (const cluster of grpcClusters(hcm)) {
       if (!snapshot.clusters.has(cluster)) throw new Error(`Unknown gRPC client cluster '${cluster}'`);
     }
-    this.authz = new EnvoyExtAuthzDriver(opts.tollgatePort);
-    this.proc = new EnvoyExtProcDriver(opts.tollgatePort);
+    this.authz = new EnvoyExtAuthzDriver(opts.tollgatePort, { initialMetadata: initialMetadata(this.filter(EXT_AUTHZ)?.grpc_service) });
+    this.proc = new EnvoyExtProcDriver(opts.tollgatePort, { initialMetadata: initialMetadata(this.filter(EXT_PROC)?.grpc_service) });
   }
 
   /** gRPC needs HTTP/2 to the cluster (HttpProtocolOptions explicit_http_config.http2_protocol_options); else every call fails. */
@@ -354,10 +354,10 @@ export class EnvoyGateway {
     const { grpcObject } = loadServiceProtos();
     const Ctor = (grpcObject.envoy as never as { service: { accesslog: { v3: { AccessLogService: grpc.ServiceClientConstructor } } } }).service.accesslog.v3.AccessLogService;
     const client = new Ctor(`127.0.0.1:${this.opts.tollgatePort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-      StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>;
+      StreamAccessLogs: (md: grpc.Metadata, cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown>;
     };
     await new Promise<void>((resolve, reject) => {
-      const call = client.StreamAccessLogs((err) => {
+      const call = client.StreamAccessLogs(grpcMetadata(initialMetadata(al.common_config?.grpc_service)), (err) => {
         client.close();
         if (err) reject(err);
         else resolve();
@@ -604,6 +604,10 @@ export class EnvoyGateway {
       socket.resume();
     });
   }
+}
+
+function initialMetadata(grpcService: Obj | undefined): Array<[string, string]> {
+  return ((grpcService?.initial_metadata ?? []) as Obj[]).map((h) => [String(h.key), String(h.value ?? '')]);
 }
 
 function grpcClusters(hcm: Obj): string[] {
