@@ -1,0 +1,27 @@
+// `npm run bench -- NAME [args]` runs one benchmark; with no name it lists them. Each writes bench/results/<name>.json.
+import { spawnSync } from 'node:child_process';
+
+const BENCHMARKS: Record<string, { file: string; what: string }> = {
+  check: { file: 'bench/authz/check.ts', what: 'ext_authz Check throughput and latency vs a no-op gRPC floor (h2load)' },
+  extproc: { file: 'bench/extproc/run.ts', what: 'ext_proc streams end to end vs a no-op floor' },
+  xds: { file: 'bench/xds/run.ts', what: 'snapshot builds and fan-out to 1,000 simulated Envoys' },
+  'xds-build': { file: 'bench/xds/build.ts', what: 'snapshot build time for large policies' },
+  'scrub-throughput': { file: 'bench/scrub/throughput.ts', what: 'scanner MB/s vs a parse/stringify floor' },
+  'scrub-quality': { file: 'bench/scrub/quality.ts', what: 'precision/recall on the generated corpus' },
+  'scrub-presidio': { file: 'bench/scrub/presidio.ts', what: 'precision/recall on the public presidio-research set' },
+  'scrub-peers': { file: 'bench/scrub/peers.ts', what: 'quality and speed against gitleaks, secretlint, redact-pii' },
+  'scrub-pathological': { file: 'bench/scrub/pathological.ts', what: 'worst-case inputs stay linear' },
+  audit: { file: 'bench/audit/write.ts', what: 'group-committed audit appends vs one fsync per record' },
+  'inventory-memory': { file: 'bench/inventory/memory.ts', what: 'bytes per discovery edge' },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? BENCHMARKS[name] : undefined;
+if (!bench) {
+  if (name) console.error(`unknown benchmark "${name}"\n`);
+  console.log('Usage: npm run bench -- NAME [args]\n');
+  for (const [key, b] of Object.entries(BENCHMARKS)) console.log(`  ${key.padEnd(20)} ${b.what} (${b.file})`);
+  process.exit(name ? 2 : 0);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', bench.file, ...args], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
