@@ -1,3 +1,4 @@
+import { getPublicSuffix } from 'tldts';
 import { z } from 'zod';
 import { alertsSchema } from '../alerts/schema.js';
 import { scrubActionsSchema } from '../scrub/config.js';
@@ -23,6 +24,13 @@ export const hostSchema = z.string().min(1).superRefine((raw, ctx) => {
     }
     if (!host.slice(2).split('.').every((l) => HOST_LABEL.test(l)) || !host.slice(2).includes('.')) {
       ctx.addIssue({ code: 'custom', message: 'wildcard suffix must be a domain with at least two labels, e.g. "*.example.com"' });
+      return;
+    }
+    const suffix = host.slice(2).toLowerCase();
+    // Anyone can register a name under a public suffix, so a wildcard over one allows every stranger's host.
+    if (getPublicSuffix(suffix, { allowPrivateDomains: true }) === suffix) {
+      const icann = getPublicSuffix(suffix) === suffix;
+      ctx.addIssue({ code: 'custom', message: `"${raw}" is a wildcard over the public suffix "${suffix}" (${icann ? 'a registry suffix' : "a provider's shared suffix"} in the Public Suffix List): anyone can register a host under it; name the hosts, or a wildcard under a domain you trust` });
     }
     return;
   }
