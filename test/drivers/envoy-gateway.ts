@@ -452,7 +452,10 @@ export class EnvoyGateway {
     details.push(`Hash=${createHash('sha256').update(peer.peer.raw).digest('hex')}`);
     const set = (this.hcm.set_current_client_cert_details ?? {}) as Obj;
     const { uri, dns } = sansOf(peer.peer);
-    // The order of set_current_client_cert_details in ConnectionManagerConfig: Subject, URI, DNS (Cert and Chain omitted).
+    // http_connection_manager/config.cc: Cert, Chain, Subject, URI, DNS, in that order.
+    const pem = encodeURIComponent(peer.peer.toString());
+    if (set.cert === true) details.push(`Cert="${pem}"`);
+    if (set.chain === true) details.push(`Chain="${pem}"`);
     if (set.subject?.value === true || set.subject === true) details.push(`Subject="${rfc2253(peer.peer.subject)}"`);
     if (set.uri === true) details.push(...(uri.length ? uri.map((u) => `URI=${u}`) : ['URI=']));
     if (set.dns === true) details.push(...dns.map((d) => `DNS=${d}`));
