@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isAlias, isScalar, parseDocument, type Node } from 'yaml';
+import { isAlias, isScalar, parseDocument, type Node, type Scalar } from 'yaml';
 import { parsePolicyText, POLICY_LIMITS, type ParseResult, type PolicyLimits } from './parse.js';
 import { formatPath, type Problem } from './problems.js';
 
@@ -32,25 +32,37 @@ export function inlineSecrets(document: unknown): Array<{ path: Path; value: str
   return out;
 }
 
-/** The policy text with each inline secret replaced by its placeholder; everything else (comments, layout) kept byte for byte. */
+/**
+ * The policy text with each inline secret replaced by its placeholder; everything else (comments, layout) kept
+ * byte for byte. Secrets written verbatim (plain or simply quoted: the usual case) are replaced wherever they
+ * appear, in linear time on the event loop; only an escaped or folded spelling needs the YAML document.
+ */
 export function redactPolicyText(text: string, document: unknown): string {
-  const secrets = inlineSecrets(document);
+  const secrets = inlineSecrets(document).filter((s) => s.value !== '');
   if (secrets.length === 0) return text;
-  const doc = parseDocument(text, { uniqueKeys: false });
-  const edits = new Map<number, { end: number; value: string }>();
-  for (const { path, value } of secrets) {
-    const node = sourceNode(doc, path);
-    if (node?.range) edits.set(node.range[0], { end: node.range[1], value: secretPlaceholder(value) });
-  }
   let out = text;
+  const spelledOtherwise: typeof secrets = [];
+  for (const s of secrets) {
+    if (out.includes(s.value)) out = out.split(s.value).join(secretPlaceholder(s.value));
+    else spelledOtherwise.push(s);
+  }
+  if (spelledOtherwise.length === 0) return out;
+  const doc = parseDocument(out, { uniqueKeys: false });
+  const edits = new Map<number, { end: number; value: string }>();
+  for (const { path, value } of spelledOtherwise) {
+    const node = sourceNode(doc, path);
+    if (!node?.range || node.value !== value) return WITHHELD;
+    edits.set(node.range[0], { end: node.range[1], value: secretPlaceholder(value) });
+  }
   for (const start of [...edits.keys()].sort((a, b) => b - a)) {
     const e = edits.get(start)!;
     out = `${out.slice(0, start)}${JSON.stringify(e.value)}${out.slice(e.end)}`;
   }
-  // Fail closed: a secret the splice missed (an odd YAML form) means the answer must not carry the text at all.
-  for (const { value } of secrets) if (out.includes(value)) return '# policy text withheld: it holds an inline secret that could not be redacted\n';
   return out;
 }
+
+// Fail closed: a secret no edit could reach means the answer must not carry the text at all.
+const WITHHELD = '# policy text withheld: it holds an inline secret that could not be redacted\n';
 
 export type RestoreResult = { ok: true; text: string; document: unknown } | { ok: false; problems: Problem[] };
 
@@ -89,7 +101,7 @@ export function knownSecrets(document: unknown): Map<string, string> {
 }
 
 /** The scalar holding the value at `path`, following an alias to its anchor (the anchor is where the secret is written). */
-function sourceNode(doc: ReturnType<typeof parseDocument>, path: Path): Node | undefined {
+function sourceNode(doc: ReturnType<typeof parseDocument>, path: Path): Scalar | undefined {
   let node = doc.getIn(path, true) as Node | undefined;
   if (isAlias(node)) node = node.resolve(doc) as Node | undefined;
   return isScalar(node) ? node : undefined;
