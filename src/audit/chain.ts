@@ -3,12 +3,16 @@ import { createHash } from 'node:crypto';
 /** `prev_segment_hash` of the very first segment. */
 export const ZERO_HASH = '0'.repeat(64);
 
+/** Deeper nesting than any event has: a cycle or a hostile value, refused at once rather than by a stack overflow. */
+const MAX_DEPTH = 64;
+
 /** JSON with object keys sorted at every level and undefined members left out, so a record hashes the same after a parse/stringify round trip. */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (depth >= MAX_DEPTH) throw new TypeError(`value nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
   if (Array.isArray(value)) {
     let out = '[';
-    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${value[i] === undefined ? 'null' : canonicalJson(value[i])}`;
+    for (let i = 0; i < value.length; i++) out += `${i ? ',' : ''}${value[i] === undefined ? 'null' : canonicalJson(value[i], depth + 1)}`;
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
@@ -17,7 +21,7 @@ export function canonicalJson(value: unknown): string {
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue;
-    out += `${out.length > 1 ? ',' : ''}${quoteKey(k)}:${canonicalJson(v)}`;
+    out += `${out.length > 1 ? ',' : ''}${quoteKey(k)}:${canonicalJson(v, depth + 1)}`;
   }
   return `${out}}`;
 }

@@ -12,6 +12,10 @@ export interface AuditRecorderOptions {
   onError?: (err: unknown, queuedRecords: number) => void;
   /** Records were dropped because the queue was full (never silently: this is called every time). */
   onDrop?: (dropped: number, droppedTotal: number) => void;
+  /** One record the store refused for a reason other than I/O (it cannot be written, ever); it is dropped so the rest go on. */
+  onPoison?: (err: unknown, event: EgressEvent) => void;
+  /** Appends succeed again after failing. */
+  onRecovered?: (failedForMs: number) => void;
 }
 
 export interface AuditRecorderStats {
@@ -19,13 +23,25 @@ export interface AuditRecorderStats {
   queued: number;
   dropped: number;
   failures: number;
+  /** Records the store refused for a non-I/O reason, dropped one by one after splitting their batch. */
+  poisoned: number;
+  /** The last append failed and its records wait for a retry. */
+  failing: boolean;
+  failingSince?: number;
   lastError?: string;
+}
+
+/** An error from the file system or the network (ENOSPC, EIO, EROFS, ECONNRESET...): worth retrying as it is. */
+export function isIoError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
 }
 
 /**
  * Turns event-bus batches into audit records. Appends run one at a time (batches that arrive meanwhile are merged
- * into the next), so records keep bus order; when the store fails, the records wait in a bounded queue and are retried
- * with exponential backoff.
+ * into the next), so records keep bus order; when the store fails with an I/O error, the records wait in a bounded queue
+ * and are retried with exponential backoff. Any other failure cannot heal by waiting: the batch is split until the
+ * record that causes it is alone, and that one is dropped and reported, so one bad record never blocks the log.
  */
 export class AuditRecorder {
   private queue: EgressEvent[][] = [];
@@ -33,9 +49,11 @@ export class AuditRecorder {
   private running: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
+  /** How many batches at the head of the queue are halves of a split and must be appended alone. */
+  private solo = 0;
   private closing = false;
   private unsubscribe: (() => void) | undefined;
-  private readonly counters: AuditRecorderStats = { appended: 0, queued: 0, dropped: 0, failures: 0 };
+  private readonly counters: AuditRecorderStats = { appended: 0, queued: 0, dropped: 0, failures: 0, poisoned: 0, failing: false };
   private readonly maxQueued: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -100,15 +118,24 @@ export class AuditRecorder {
 
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
-      const take = this.queue;
-      this.queue = [];
+      // Halves of a split batch go alone, so that the refused record ends up alone; everything else is merged.
+      const solo = this.solo > 0;
+      const take = solo ? this.queue.splice(0, 1) : this.queue.splice(0);
+      if (solo) this.solo--;
       const events = take.length === 1 ? take[0]! : take.flat();
       try {
         await this.store.append(events);
       } catch (err) {
-        this.queue = [...take, ...this.queue];
         this.counters.failures++;
         this.counters.lastError = (err as Error).message;
+        if (!isIoError(err) && !this.closing) {
+          this.isolate(events, err);
+          continue;
+        }
+        this.queue = [...take, ...this.queue];
+        if (solo) this.solo++;
+        this.counters.failing = true;
+        this.counters.failingSince ??= Date.now();
         this.opts.onError?.(err, this.queued);
         this.scheduleRetry();
         return;
@@ -116,7 +143,27 @@ export class AuditRecorder {
       this.queued -= events.length;
       this.counters.appended += events.length;
       this.attempt = 0;
+      if (this.counters.failing) {
+        const since = this.counters.failingSince ?? Date.now();
+        this.counters.failing = false;
+        this.counters.failingSince = undefined;
+        this.opts.onRecovered?.(Date.now() - since);
+      }
     }
+  }
+
+  /** Splits a batch the store refused for a non-I/O reason; a single refused record is dropped and reported. */
+  private isolate(events: readonly EgressEvent[], err: unknown): void {
+    if (events.length === 1) {
+      this.queued--;
+      this.counters.poisoned++;
+      this.counters.dropped++;
+      this.opts.onPoison?.(err, events[0]!);
+      return;
+    }
+    const half = Math.ceil(events.length / 2);
+    this.queue = [events.slice(0, half), events.slice(half), ...this.queue];
+    this.solo += 2;
   }
 
   private scheduleRetry(): void {
