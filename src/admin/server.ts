@@ -5,11 +5,14 @@ import type { Metrics } from '../metrics/registry.js';
 import { requireBearerToken } from './auth.js';
 import { guardHostAndOrigin } from './host-guard.js';
 import { decideRoutes } from './routes/decide.js';
+import { DnsGuard } from '../authz/dns-guard.js';
 import { healthRoutes } from './routes/health.js';
 import { policyRoutes } from './routes/policy.js';
 
 export interface AdminDeps {
   policies: PolicyManager;
+  /** The DNS guard Checks use, so what-if answers agree with them (a fresh one when absent). */
+  dns?: DnsGuard;
   metrics: Metrics;
   token: string | undefined;
   ready: () => boolean;
@@ -35,7 +38,7 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   if (deps.token) requireBearerToken(app, deps.token);
   healthRoutes(app, deps.metrics, deps.ready, deps.storage);
   policyRoutes(app, deps.policies, deps.metrics);
-  decideRoutes(app, deps.policies);
+  decideRoutes(app, deps.policies, deps.dns ?? new DnsGuard());
   for (const add of deps.extraRoutes ?? []) add(app);
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

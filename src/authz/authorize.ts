@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { DecisionSink } from '../audit/decision-log.js';
 import type { PolicyVersion } from '../engine/policy-version.js';
 import { decide, denyResolvedAddress } from '../policy/decide.js';
-import type { Decision } from '../policy/decision.js';
+import type { CompiledPolicy } from '../policy/compile.js';
+import type { DecideInput, Decision } from '../policy/decision.js';
 import type { CheckFacts } from './check-request.js';
 import { pathForAudit } from './check-request.js';
 import type { DnsGuard } from './dns-guard.js';
@@ -12,6 +13,19 @@ export interface Authorization {
   identity: string;
   identitySource: string | undefined;
   decision: Decision;
+}
+
+/**
+ * `decide()` plus the DNS guard for wildcard matches: the decision a Check gets, and the one what-if answers
+ * (`tollgate decide`, `POST /v1/decide`) give too, so they never say ALLOW where the Check would deny.
+ */
+export async function decideChecked(policy: CompiledPolicy, input: DecideInput, dns: DnsGuard): Promise<Decision> {
+  const decision = decide(policy, input);
+  if (!(decision.allowed && decision.wildcard && policy.ssrfProtection && policy.resolveWildcards)) return decision;
+  const host = decision.destination.slice(0, decision.destination.lastIndexOf(':'));
+  const verdict = await dns.check(host);
+  if (verdict.ok) return decision;
+  return denyResolvedAddress(policy, input.identity, decision, verdict.address ? `resolves to ${verdict.address}, a ${verdict.label} address` : `cannot be checked: ${verdict.label}`);
 }
 
 /** Resolves the caller, decides, applies the DNS guard to wildcard matches, and records the decision. */
@@ -29,15 +43,7 @@ export async function authorize(
     signedHeader: signedHeaderName ? facts.headers[signedHeaderName] : undefined,
     sourceAddress: facts.sourceAddress,
   });
-  const policy = version.policy;
-  let decision = decide(policy, { identity: who.name, authority: facts.authority, method: facts.method, path: facts.path });
-  if (decision.allowed && decision.wildcard && policy.ssrfProtection && policy.resolveWildcards) {
-    const host = decision.destination.slice(0, decision.destination.lastIndexOf(':'));
-    const verdict = await dns.check(host);
-    if (!verdict.ok) {
-      decision = denyResolvedAddress(policy, who.name, decision, verdict.address ? `resolves to ${verdict.address}, a ${verdict.label} address` : `cannot be checked: ${verdict.label}`);
-    }
-  }
+  const decision = await decideChecked(version.policy, { identity: who.name, authority: facts.authority, method: facts.method, path: facts.path }, dns);
   const decisionId = randomUUID();
   sink.record({
     decision_id: decisionId,

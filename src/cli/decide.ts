@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { buildPolicy } from '../engine/policy-version.js';
-import { decide } from '../policy/decide.js';
+import { decideChecked } from '../authz/authorize.js';
+import { DnsGuard } from '../authz/dns-guard.js';
 import { formatProblems } from '../policy/problems.js';
 
 export const decideHelp = `Usage: tollgate decide --policy FILE --host HOST[:PORT] [--identity NAME | --principal ID | --source-ip IP]
@@ -39,8 +40,14 @@ export async function decideCommand(argv: string[]): Promise<number> {
     console.error(formatProblems(built.problems));
     return 1;
   }
+  const policy = built.build.policy;
+  if (values.identity && values.identity !== 'unknown' && !policy.identityNames.has(values.identity)) {
+    const known = [...policy.identityNames].join(', ') || '(none)';
+    console.error(`tollgate decide: identity "${values.identity}" is not defined in ${values.policy} (identities: ${known}); deciding as an unknown caller would`);
+  }
   const identity = values.identity ?? (await built.build.identities.resolve({ principal: values.principal, sourceAddress: values['source-ip'] })).name;
-  const decision = decide(built.build.policy, { identity, authority: values.host, method: values.method!, path: values.path! });
+  // The same DNS guard a Check runs on wildcard matches (system resolver, fail closed).
+  const decision = await decideChecked(policy, { identity, authority: values.host, method: values.method!, path: values.path! }, new DnsGuard());
   if (values.json) console.log(JSON.stringify({ identity, ...decision }));
   else console.log(`${decision.verdict.toUpperCase()} ${identity} → ${values.method} ${decision.destination}\n  rule:   ${decision.rule}\n  mode:   ${decision.mode}\n  reason: ${decision.reason}`);
   return decision.allowed ? 0 : 3;

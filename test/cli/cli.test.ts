@@ -69,6 +69,16 @@ describe('tollgate CLI', () => {
     expect(JSON.parse(deny.stdout)).toMatchObject({ allowed: false, rule: 'default-deny' });
   });
 
+  it('decide runs the DNS guard a Check runs on wildcard matches, and names an identity the policy does not define', async () => {
+    // No resolver answers in the test sandbox for this name: the Check fails closed, so the what-if must too.
+    const wildcard = await tollgate('decide', '--policy', 'examples/policy.yaml', '--identity', 'ci', '--host', 'no-such-host.github.com', '--json');
+    expect(wildcard.code).toBe(3);
+    expect(JSON.parse(wildcard.stdout)).toMatchObject({ allowed: false, rule: 'ssrf-guard' });
+    const ghost = await tollgate('decide', '--policy', 'examples/policy.yaml', '--identity', 'nosuch', '--host', 'api.stripe.com');
+    expect(ghost.stderr).toContain('identity "nosuch" is not defined');
+    expect(ghost.stderr).toContain('billing');
+  });
+
   it('bootstrap prints an Envoy bootstrap that points ADS at Tollgate', async () => {
     const out = await tollgate('bootstrap', '--node-id', 'gw-7', '--xds', 'tollgate:7070');
     const doc = parse(out.stdout);

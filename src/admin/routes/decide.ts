@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { PolicyManager } from '../../engine/policy-manager.js';
-import { decide } from '../../policy/decide.js';
+import { decideChecked } from '../../authz/authorize.js';
+import type { DnsGuard } from '../../authz/dns-guard.js';
 import { problemsFromZod } from '../../policy/problems.js';
 
 const decideBody = z.strictObject({
@@ -16,8 +17,8 @@ const decideBody = z.strictObject({
   path: z.string().default('/'),
 });
 
-/** POST /v1/decide: what-if evaluation against the current policy, without recording anything. */
-export function decideRoutes(app: FastifyInstance, policies: PolicyManager): void {
+/** POST /v1/decide: what-if evaluation against the current policy, with the same DNS guard a Check runs; records nothing. */
+export function decideRoutes(app: FastifyInstance, policies: PolicyManager, dns: DnsGuard): void {
   app.post('/v1/decide', async (req, reply) => {
     const parsed = decideBody.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', problems: problemsFromZod(parsed.error) });
@@ -26,7 +27,7 @@ export function decideRoutes(app: FastifyInstance, policies: PolicyManager): voi
     const who = input.identity
       ? { name: input.identity, source: 'given' }
       : await version.identities.resolve({ principal: input.principal, sourceAddress: input.source_address, xfcc: input.xfcc, signedHeader: input.signed_header });
-    const decision = decide(version.policy, { identity: who.name, authority: input.host, method: input.method, path: input.path });
+    const decision = await decideChecked(version.policy, { identity: who.name, authority: input.host, method: input.method, path: input.path }, dns);
     return { policy_version: version.version, identity: who.name, identity_source: who.source ?? null, ...decision };
   });
 }
