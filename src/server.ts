@@ -26,6 +26,10 @@ import { PolicyParser } from './engine/policy-parser.js';
 import { StorageHealth } from './engine/storage-health.js';
 import { createLogger } from './logger.js';
 import { createMetrics } from './metrics/registry.js';
+import { accessLogCounter, alertDeliveryHooks, countRefusals, instrumentAuditStore, scrubMetricsSink, xdsMetrics } from './metrics/instrument.js';
+import { startMetricsServer } from './metrics/server.js';
+import { grpcTlsCredentials } from './auth/grpc-tls.js';
+import { abortableSleep } from './alerts/delivery.js';
 import { loadServiceProtos } from './proto/load.js';
 import { EmbeddedPolicyStore } from './store/embedded/policy-store.js';
 import { xdsRoutes } from './admin/routes/xds.js';
@@ -33,7 +37,7 @@ import { SnapshotCache } from './xds/cache/cache.js';
 import { POLICY_GROUP, PolicyPublisher } from './xds/publisher.js';
 import { xdsOptionsSchema } from './xds/resources/options.js';
 import { registerAds } from './xds/server/index.js';
-import { loadDownstream, watchDownstream } from './xds/downstream-certs.js';
+import { loadCaBundle, loadCertPair, loadDownstream, watchDownstream, watchPemFiles } from './xds/downstream-certs.js';
 import { envoyTokenCheck } from './auth/envoy-token.js';
 import { XdsStatus } from './xds/status.js';
 
@@ -48,6 +52,8 @@ export interface ServerOptions {
 export interface RunningServer {
   grpcPort: number;
   adminPort: number;
+  /** Port of the token-free Prometheus endpoint (TOLLGATE_METRICS_ADDRESS), when configured. */
+  metricsPort: number | undefined;
   policies: PolicyManager;
   /** Data-directory writability, reported by every writer (policy, inventory, audit) and shown by /readyz. */
   storage: StorageHealth;
@@ -58,13 +64,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const SERVICES = [
-  '',
-  'envoy.service.auth.v3.Authorization',
-  'envoy.service.ext_proc.v3.ExternalProcessor',
-  'envoy.service.discovery.v3.AggregatedDiscoveryService',
-  'envoy.service.accesslog.v3.AccessLogService',
-];
+const ADS_SERVICE_NAME = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+const ALL_SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.ext_proc.v3.ExternalProcessor', ADS_SERVICE_NAME, 'envoy.service.accesslog.v3.AccessLogService'];
 
 /** Starts gRPC (ext_authz, health) and the admin API from a validated config. */
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
@@ -79,6 +80,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const downstreamFiles = { mode: config.downstreamTls, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.clientCaFile, trustDomain: config.spiffeTrustDomain };
   const downstream = await loadDownstream(downstreamFiles);
   const envoyCaller = envoyTokenCheck(config.envoyToken);
+  // Provider mode: the gateway's own control plane (Istio, Envoy Gateway) owns its xDS stream; no ADS health entry either.
+  const SERVICES = config.xds ? ALL_SERVICES : ALL_SERVICES.filter((s) => s !== ADS_SERVICE_NAME);
+  const grpcTls = config.grpcTlsCertFile ? await grpcTlsCredentials({ certFile: config.grpcTlsCertFile, keyFile: config.grpcTlsKeyFile!, clientCaFile: config.grpcClientCaFile }, log) : undefined;
   const protos = loadServiceProtos();
   log.info({ ms: Math.round(protos.loadMs) }, 'Envoy service protos loaded');
 
@@ -101,13 +105,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   health.addToServer(grpcServer);
   const events = new EventBus({ onError: (err) => reportError('event-subscriber', err) });
   const join = new RequestJoin();
-  registerAuthz(grpcServer, { policies, dns: new DnsGuard({ lookup: opts.lookup }), sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
-  registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log)), log });
-  registerAccessLog(grpcServer, events, join, log, envoyCaller);
+  const dns = new DnsGuard({ lookup: opts.lookup });
+  registerAuthz(grpcServer, { policies, dns, sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
+  registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log), scrubMetricsSink(metrics)), log, metrics });
+  registerAccessLog(grpcServer, events, join, log, countRefusals(envoyCaller, metrics));
+  events.subscribe(accessLogCounter(metrics));
   const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, onWarn: (m) => log.warn(m) });
-  const recorder = new AuditRecorder(auditStore, {
+  const recorder = new AuditRecorder(instrumentAuditStore(auditStore, metrics), {
     onError: (err, queued) => log.error({ err, queued }, 'audit append failed; retrying'),
-    onDrop: (n, total) => log.error({ n, total }, 'audit records dropped: retry queue full'),
+    onDrop: (n, total) => {
+      metrics.auditDropped.inc(n);
+      log.error({ n, total }, 'audit records dropped: retry queue full');
+    },
   });
   if (config.visibility) recorder.attach(events);
   const inventoryStore = await EmbeddedInventoryStore.open({
@@ -118,34 +127,52 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   });
   const inventory = new Inventory({ store: inventoryStore, onError: (err) => reportError('inventory-fold', err) });
   if (config.visibility) inventory.attach(events);
-  const alerts = new AlertEngine(policies.current.alerts, { logger: log, onError: (err) => reportError('alert-delivery', err) });
+  const alerts = new AlertEngine(policies.current.alerts, { ...alertDeliveryHooks(metrics, log, abortableSleep), onError: (err) => reportError('alert-delivery', err) });
   if (config.visibility) alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
 
   // Every gateway shares the policy's snapshot (one node group); the cache could key by node.cluster instead.
   const cache = new SnapshotCache({ groupOf: () => POLICY_GROUP, logger: log });
   const xdsStatus = new XdsStatus();
-  const xdsOptions = xdsOptionsSchema.parse({ tollgateAddress: config.xdsTollgateAddress ?? config.grpcAddress, listenPort: config.egressPort, downstream, envoyToken: config.envoyToken });
-  const publisher = new PolicyPublisher(cache, xdsOptions, log);
-  publisher.publish(policies.current);
-  policies.subscribe((v) => publisher.publish(v));
-  const stopCertWatch = watchDownstream(downstreamFiles, downstream, log, (next) => publisher.updateOptions({ ...xdsOptions, downstream: next }, policies.current));
-  registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
+  const xdsWatch = xdsMetrics(metrics, xdsStatus);
+  const stopXds: Array<() => void> = [xdsWatch.stop];
+  if (config.xds) {
+    const envoyTlsFiles = config.grpcEnvoyCertFile ? [config.grpcEnvoyCertFile, config.grpcEnvoyKeyFile!, (config.grpcServerCaFile ?? config.grpcClientCaFile)!] : undefined;
+    if (envoyTlsFiles && !envoyTlsFiles[2]) throw new Error("the pushed tollgate cluster needs a CA to verify Tollgate's certificate: set TOLLGATE_GRPC_SERVER_CA (or TOLLGATE_GRPC_CLIENT_CA)");
+    const loadEnvoyTls = async () => {
+      if (!envoyTlsFiles) return undefined;
+      const [pair, trustedCa] = await Promise.all([loadCertPair(envoyTlsFiles[0]!, envoyTlsFiles[1]!), loadCaBundle(envoyTlsFiles[2]!, "CA bundle for Tollgate's gRPC certificate")]);
+      return { clientCertificateChain: pair.certificateChain, clientPrivateKey: pair.privateKey, trustedCa };
+    };
+    let xdsOptions = xdsOptionsSchema.parse({ tollgateAddress: config.xdsTollgateAddress ?? config.grpcAddress, listenPort: config.egressPort, downstream, envoyToken: config.envoyToken, tollgateTls: await loadEnvoyTls() });
+    const publisher = new PolicyPublisher(cache, xdsOptions, log);
+    xdsWatch.published(publisher.publish(policies.current));
+    policies.subscribe((v) => xdsWatch.published(publisher.publish(v)));
+    const republish = (next: typeof xdsOptions) => {
+      xdsOptions = next;
+      xdsWatch.published(publisher.updateOptions(next, policies.current));
+    };
+    stopXds.push(watchDownstream(downstreamFiles, downstream, log, (next) => republish({ ...xdsOptions, downstream: next })));
+    if (envoyTlsFiles) stopXds.push(watchPemFiles(envoyTlsFiles, loadEnvoyTls, xdsOptions.tollgateTls, log, (next) => republish({ ...xdsOptions, tollgateTls: next }), { what: "Envoy's gRPC client" }));
+    registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
+  }
 
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync(config.grpcAddress, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    grpcServer.bindAsync(config.grpcAddress, grpcTls?.credentials ?? grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, metrics, token: config.adminToken, ready: () => ready, storage, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
+  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
-  log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, policyVersion: policies.current.version }, 'tollgate serving');
+  const metricsServer = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics.registry) : undefined;
+  log.info({ grpc: `${splitHostPort(config.grpcAddress).host}:${grpcPort}`, admin: `${admin.host}:${adminPort}`, grpcTls: grpcTls ? (config.grpcClientCaFile ? 'mtls' : 'tls') : 'off', xds: config.xds, ...(metricsServer ? { metrics: metricsServer.port } : {}), policyVersion: policies.current.version }, 'tollgate serving');
 
   return {
     grpcPort,
     adminPort,
+    metricsPort: metricsServer?.port,
     policies,
     storage,
     reportError,
@@ -155,8 +182,10 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       ready = false;
       for (const s of SERVICES) health.setStatus(s, 'NOT_SERVING');
       policies.close();
-      stopCertWatch();
+      for (const stop of stopXds) stop();
+      grpcTls?.stop();
       await app.close();
+      await metricsServer?.close();
       await parser.close();
       // ADS streams never end on their own: give in-flight calls a moment, then cut the rest.
       await new Promise<void>((resolve) => {

@@ -22,7 +22,14 @@ Downstream TLS of the pushed egress listener (--downstream-tls, TOLLGATE_DOWNSTR
              --spiffe-trust-domain (TOLLGATE_SPIFFE_TRUST_DOMAIN) accepts only SPIFFE IDs of that domain.
   sidecar    a sidecar terminating mTLS in front of the gateway sets XFCC, which Envoy forwards unchanged
 TOLLGATE_ENVOY_TOKEN: shared secret Envoy must send as x-tollgate-token on ADS and access-log streams
-(put the same value in the bootstrap: tollgate bootstrap --envoy-token-env); required for mtls off loopback.`;
+(put the same value in the bootstrap: tollgate bootstrap --envoy-token-env); required for mtls off loopback.
+--no-xds (TOLLGATE_XDS=off): provider mode, no ADS; Istio or Envoy Gateway configures the gateway and calls
+ext_authz, ext_proc and ALS here.
+--grpc-tls-cert/--grpc-tls-key (TOLLGATE_GRPC_TLS_CERT, TOLLGATE_GRPC_TLS_KEY): TLS on the gRPC port, reloaded when
+the files change; --grpc-client-ca (TOLLGATE_GRPC_CLIENT_CA) requires client certificates chaining to it. The pushed
+tollgate cluster then presents TOLLGATE_GRPC_ENVOY_CERT/TOLLGATE_GRPC_ENVOY_KEY and verifies Tollgate with
+TOLLGATE_GRPC_SERVER_CA (default: the client CA), all pushed as SDS secrets.
+--metrics HOST:PORT (TOLLGATE_METRICS_ADDRESS): GET /metrics without the admin token on its own address.`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -39,6 +46,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'tls-key': { type: 'string' },
       'client-ca': { type: 'string' },
       'spiffe-trust-domain': { type: 'string' },
+      'no-xds': { type: 'boolean' },
+      'grpc-tls-cert': { type: 'string' },
+      'grpc-tls-key': { type: 'string' },
+      'grpc-client-ca': { type: 'string' },
+      metrics: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +73,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
       tlsKeyFile: values['tls-key'],
       clientCaFile: values['client-ca'],
       spiffeTrustDomain: values['spiffe-trust-domain'],
+      ...(values['no-xds'] ? { xds: false } : {}),
+      grpcTlsCertFile: values['grpc-tls-cert'],
+      grpcTlsKeyFile: values['grpc-tls-key'],
+      grpcClientCaFile: values['grpc-client-ca'],
+      metricsAddress: values.metrics,
     });
     const logger = createLogger(config.logLevel);
     uninstall = installProcessGuards({ log: logger, report: () => server?.reportError });

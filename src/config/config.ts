@@ -28,7 +28,23 @@ export const configSchema = z.object({
   spiffeTrustDomain: z.string().regex(/^[a-z0-9._-]+$/, 'a SPIFFE trust domain is lower-case letters, digits, ".", "_" and "-"').optional(),
   /** Shared secret Envoy presents as `x-tollgate-token` on ADS and access-log streams; required to serve SDS secrets off loopback. */
   envoyToken: z.string().min(16, 'the Envoy token must be at least 16 characters').optional(),
+  /** Serve ADS (Tollgate configures its own gateway); off in provider mode, where Istio or Envoy Gateway owns the xDS stream. */
+  xds: z.boolean().default(true),
+  /** TLS on the gRPC port: Tollgate's certificate chain and key (PEM, reloaded on change), and the CA Envoy's client certificate must chain to. */
+  grpcTlsCertFile: z.string().min(1).optional(),
+  grpcTlsKeyFile: z.string().min(1).optional(),
+  grpcClientCaFile: z.string().min(1).optional(),
+  /** The client certificate the pushed `tollgate` cluster presents (SDS), and the CA it verifies Tollgate with (default: grpcClientCaFile). */
+  grpcEnvoyCertFile: z.string().min(1).optional(),
+  grpcEnvoyKeyFile: z.string().min(1).optional(),
+  grpcServerCaFile: z.string().min(1).optional(),
+  /** `host:port` of a token-free Prometheus endpoint (GET /metrics only); the admin API's /metrics keeps its token. */
+  metricsAddress: address.optional(),
 }).superRefine((c, ctx) => {
+  if (!c.grpcTlsCertFile !== !c.grpcTlsKeyFile) ctx.addIssue({ code: 'custom', path: [c.grpcTlsCertFile ? 'grpcTlsKeyFile' : 'grpcTlsCertFile'], message: 'gRPC TLS needs both TOLLGATE_GRPC_TLS_CERT and TOLLGATE_GRPC_TLS_KEY' });
+  if (c.grpcClientCaFile && !c.grpcTlsCertFile) ctx.addIssue({ code: 'custom', path: ['grpcClientCaFile'], message: 'a gRPC client CA needs TLS on the gRPC port (TOLLGATE_GRPC_TLS_CERT, TOLLGATE_GRPC_TLS_KEY)' });
+  if (!c.grpcEnvoyCertFile !== !c.grpcEnvoyKeyFile) ctx.addIssue({ code: 'custom', path: [c.grpcEnvoyCertFile ? 'grpcEnvoyKeyFile' : 'grpcEnvoyCertFile'], message: "Envoy's client certificate needs both TOLLGATE_GRPC_ENVOY_CERT and TOLLGATE_GRPC_ENVOY_KEY" });
+  if (c.grpcClientCaFile && !c.grpcEnvoyCertFile && c.xds) ctx.addIssue({ code: 'custom', path: ['grpcEnvoyCertFile'], message: "the gRPC port requires client certificates: give the pushed tollgate cluster one (TOLLGATE_GRPC_ENVOY_CERT, TOLLGATE_GRPC_ENVOY_KEY), or run with TOLLGATE_XDS=off" });
   if (c.downstreamTls !== 'mtls') return;
   for (const key of ['tlsCertFile', 'tlsKeyFile', 'clientCaFile'] as const) {
     if (!c[key]) ctx.addIssue({ code: 'custom', path: [key], message: `downstream mTLS needs ${key} (TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY, TOLLGATE_CLIENT_CA)` });
@@ -57,6 +73,14 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     clientCaFile: env.TOLLGATE_CLIENT_CA,
     spiffeTrustDomain: env.TOLLGATE_SPIFFE_TRUST_DOMAIN,
     envoyToken: env.TOLLGATE_ENVOY_TOKEN,
+    xds: env.TOLLGATE_XDS === undefined ? undefined : env.TOLLGATE_XDS !== 'off',
+    grpcTlsCertFile: env.TOLLGATE_GRPC_TLS_CERT,
+    grpcTlsKeyFile: env.TOLLGATE_GRPC_TLS_KEY,
+    grpcClientCaFile: env.TOLLGATE_GRPC_CLIENT_CA,
+    grpcEnvoyCertFile: env.TOLLGATE_GRPC_ENVOY_CERT,
+    grpcEnvoyKeyFile: env.TOLLGATE_GRPC_ENVOY_KEY,
+    grpcServerCaFile: env.TOLLGATE_GRPC_SERVER_CA,
+    metricsAddress: env.TOLLGATE_METRICS_ADDRESS,
   };
   const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = { ...defined(fromEnv), ...defined(overrides) };

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ScrubSink } from '../audit/scrub-log.js';
 import type { PolicyManager } from '../engine/policy-manager.js';
+import type { Metrics } from '../metrics/registry.js';
 import type { ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 import { serviceDefinition } from '../proto/load.js';
 import { ProtocolError, RequestProcessor } from './processor.js';
@@ -10,6 +11,7 @@ export interface ExtProcDeps {
   policies: PolicyManager;
   sink: ScrubSink;
   log: Logger;
+  metrics?: Pick<Metrics, 'extprocStreamSeconds'>;
 }
 
 /**
@@ -22,10 +24,12 @@ export function registerExtProc(server: grpc.Server, deps: ExtProcDeps): void {
     Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
       // The policy version is pinned for the whole stream, so a reload never splits a request.
       const processor = new RequestProcessor(deps.policies.current);
+      const endTimer = deps.metrics?.extprocStreamSeconds.startTimer();
       let finished = false;
       const finish = () => {
         if (finished) return;
         finished = true;
+        endTimer?.();
         deps.sink.record(processor.record());
       };
       call.on('data', (req: ProcessingRequest) => {

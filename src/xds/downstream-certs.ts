@@ -28,25 +28,37 @@ async function readPem(file: string, what: string): Promise<string> {
  */
 export async function loadDownstream(files: DownstreamFiles, now = new Date()): Promise<DownstreamOptions> {
   if (files.mode !== 'mtls') return { mode: files.mode };
-  const [certificateChain, privateKey, trustedCa] = await Promise.all([readPem(files.certFile!, 'certificate chain'), readPem(files.keyFile!, 'private key'), readPem(files.caFile!, 'client CA bundle')]);
+  const [{ certificateChain, privateKey }, trustedCa] = await Promise.all([loadCertPair(files.certFile!, files.keyFile!, now), loadCaBundle(files.caFile!, 'client CA bundle')]);
+  return { mode: 'mtls', certificateChain, privateKey, trustedCa, ...(files.trustDomain ? { trustDomain: files.trustDomain } : {}) };
+}
+
+/** A certificate chain and its key from PEM files: the chain parses, the key matches its first certificate, and it has not expired. */
+export async function loadCertPair(certFile: string, keyFile: string, now = new Date()): Promise<{ certificateChain: string; privateKey: string }> {
+  const [certificateChain, privateKey] = await Promise.all([readPem(certFile, 'certificate chain'), readPem(keyFile, 'private key')]);
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(certificateChain);
   } catch (err) {
-    throw new Error(`${files.certFile} is not a PEM certificate: ${(err as Error).message}`);
+    throw new Error(`${certFile} is not a PEM certificate: ${(err as Error).message}`);
   }
   try {
     if (!leaf.checkPrivateKey(createPrivateKey(privateKey))) throw new Error('the key does not belong to the certificate');
   } catch (err) {
-    throw new Error(`${files.keyFile} does not match ${files.certFile}: ${(err as Error).message}`);
+    throw new Error(`${keyFile} does not match ${certFile}: ${(err as Error).message}`);
   }
-  if (new Date(leaf.validTo) < now) throw new Error(`${files.certFile} expired on ${leaf.validTo}`);
+  if (new Date(leaf.validTo) < now) throw new Error(`${certFile} expired on ${leaf.validTo}`);
+  return { certificateChain, privateKey };
+}
+
+/** A CA bundle from a PEM file that parses as a certificate. */
+export async function loadCaBundle(file: string, what = 'CA bundle'): Promise<string> {
+  const pem = await readPem(file, what);
   try {
-    new X509Certificate(trustedCa);
+    new X509Certificate(pem);
   } catch (err) {
-    throw new Error(`${files.caFile} is not a PEM CA bundle: ${(err as Error).message}`);
+    throw new Error(`${file} is not a PEM ${what}: ${(err as Error).message}`);
   }
-  return { mode: 'mtls', certificateChain, privateKey, trustedCa, ...(files.trustDomain ? { trustDomain: files.trustDomain } : {}) };
+  return pem;
 }
 
 /**
@@ -56,26 +68,34 @@ export async function loadDownstream(files: DownstreamFiles, now = new Date()): 
  */
 export function watchDownstream(files: DownstreamFiles, initial: DownstreamOptions, log: Logger, onChange: (next: DownstreamOptions) => void, debounceMs = 200): () => void {
   if (files.mode !== 'mtls') return () => undefined;
+  return watchPemFiles([files.certFile!, files.keyFile!, files.caFile!], () => loadDownstream(files), initial, log, onChange, { what: 'downstream TLS', debounceMs });
+}
+
+/**
+ * Watches the directories of `files` and reloads with `load` (which checks them) after a change; a set that differs
+ * from the last good one goes to `onChange`, an invalid or half-written one is logged and the last good one stays.
+ */
+export function watchPemFiles<T>(files: string[], load: () => Promise<T>, initial: T, log: Logger, onChange: (next: T) => void, opts: { what: string; debounceMs?: number }): () => void {
   let current = JSON.stringify(initial);
   let timer: NodeJS.Timeout | undefined;
   const reload = async () => {
     try {
-      const next = await loadDownstream(files);
+      const next = await load();
       const text = JSON.stringify(next);
       if (text === current) return;
       current = text;
-      log.info({ cert: files.certFile }, 'downstream TLS certificate changed; pushing new SDS secrets');
+      log.info({ files }, `${opts.what} certificate changed; reloading`);
       onChange(next);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'downstream TLS files rejected; the previous certificate keeps serving');
+      log.error({ err: (err as Error).message }, `${opts.what} files rejected; the previous certificate keeps serving`);
     }
   };
-  const dirs = new Set([files.certFile!, files.keyFile!, files.caFile!].map((f) => dirname(resolve(f))));
+  const dirs = new Set(files.map((f) => dirname(resolve(f))));
   const watchers = [...dirs].map((dir) =>
     watch(dir, () => {
       clearTimeout(timer);
-      timer = setTimeout(() => void reload(), debounceMs);
-    }).on('error', (err) => log.error({ err: err.message, dir }, 'downstream TLS directory watch stopped')),
+      timer = setTimeout(() => void reload(), opts.debounceMs ?? 200);
+    }).on('error', (err) => log.error({ err: err.message, dir }, `${opts.what} directory watch stopped`)),
   );
   return () => {
     clearTimeout(timer);

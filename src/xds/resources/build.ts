@@ -1,7 +1,7 @@
 import type { CompiledPolicy } from '../../policy/compile.js';
 import { encodeMessage } from '../../proto/strict/encode.js';
 import { TYPE_URL } from '../types.js';
-import { dfpPlainCluster, dfpTlsCluster, encodeOriginCluster, encodeTunnelCluster, originClusterResource, tollgateCluster, tunnelClusterResource } from './clusters.js';
+import { TOLLGATE_CLIENT_CERT_SECRET, TOLLGATE_SERVER_CA_SECRET, dfpPlainCluster, dfpTlsCluster, encodeOriginCluster, encodeTunnelCluster, originClusterResource, tollgateCluster, tollgateSecrets, tunnelClusterResource } from './clusters.js';
 import { downstreamSecrets, egressListener, type ListenerNeeds } from './listener.js';
 import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, DOWNSTREAM_CA_SECRET, DOWNSTREAM_CERT_SECRET, EGRESS_ROUTES, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
@@ -57,7 +57,8 @@ export function planResources(policy: CompiledPolicy, opts: XdsOptions): Resourc
   const reportCatchAll = policy.defaultMode === 'report' || [...policy.identityModes.values()].includes('report');
   const routes = routePlan(destinations, { reportCatchAll });
   const withDfp = routes.dfpTls || routes.dfpPlain;
-  const clusters: ResourcePlan[] = [checkedCluster(TOLLGATE_CLUSTER, () => tollgateCluster(opts))];
+  const tollgateRefs = opts.tollgateTls ? { secrets: [TOLLGATE_CLIENT_CERT_SECRET, TOLLGATE_SERVER_CA_SECRET] } : undefined;
+  const clusters: ResourcePlan[] = [checkedCluster(TOLLGATE_CLUSTER, () => tollgateCluster(opts), tollgateRefs)];
   if (routes.dfpTls) clusters.push(checkedCluster(DFP_TLS_CLUSTER, () => dfpTlsCluster(opts)));
   if (routes.dfpPlain) clusters.push(checkedCluster(DFP_PLAIN_CLUSTER, () => dfpPlainCluster()));
   for (const d of destinations.list) {
@@ -71,7 +72,7 @@ export function planResources(policy: CompiledPolicy, opts: XdsOptions): Resourc
   const mtls = opts.downstream.mode === 'mtls';
   // Secrets are encoded every time (two small resources); an unchanged one keeps its version, so only a rotated
   // certificate is pushed again.
-  const secrets: ResourcePlan[] = downstreamSecrets(opts).map((json) => ({
+  const secrets: ResourcePlan[] = [...downstreamSecrets(opts), ...tollgateSecrets(opts)].map((json) => ({
     typeUrl: TYPE_URL.secret,
     typeName: SECRET,
     name: json.name as string,
@@ -166,6 +167,6 @@ class RouteConfigurationPlan implements ResourcePlan {
   }
 }
 
-function checkedCluster(name: string, json: () => Json): ResourcePlan {
-  return { typeUrl: TYPE_URL.cluster, typeName: CLUSTER, name, memoKey: name, json, encode: () => encodeMessage(CLUSTER, json()) };
+function checkedCluster(name: string, json: () => Json, refs?: ResourcePlan['refs']): ResourcePlan {
+  return { typeUrl: TYPE_URL.cluster, typeName: CLUSTER, name, memoKey: name, json, encode: () => encodeMessage(CLUSTER, json()), ...(refs ? { refs } : {}) };
 }

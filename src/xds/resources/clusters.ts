@@ -22,10 +22,16 @@ function singleEndpoint(cluster: string, host: string, port: number): Json {
 
 export const DNS_CACHE_CONFIG: Json = { name: DFP_DNS_CACHE, dns_lookup_family: 'V4_PREFERRED', dns_refresh_rate: '30s', host_ttl: '300s', max_hosts: 4096 };
 
-/** The cluster Envoy uses to reach Tollgate: HTTP/2 (gRPC), health-checked with grpc.health.v1. */
+/** SDS secrets of the `tollgate` cluster's TLS: the client certificate Envoy presents, and how it verifies Tollgate. */
+export const TOLLGATE_CLIENT_CERT_SECRET = 'tollgate_client_cert';
+export const TOLLGATE_SERVER_CA_SECRET = 'tollgate_server_ca';
+
+const ADS_SOURCE = { ads: {}, resource_api_version: 'V3' };
+
+/** The cluster Envoy uses to reach Tollgate: HTTP/2 (gRPC), health-checked with grpc.health.v1, over mTLS when `tollgateTls` is set. */
 export function tollgateCluster(opts: XdsOptions): Json {
   const { host, port } = splitHostPort(opts.tollgateAddress);
-  return {
+  const cluster: Json = {
     name: TOLLGATE_CLUSTER,
     type: isIpLiteral(host) ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: '1s',
@@ -33,6 +39,43 @@ export function tollgateCluster(opts: XdsOptions): Json {
     typed_extension_protocol_options: HTTP2_OPTIONS,
     health_checks: [{ timeout: '1s', interval: '5s', unhealthy_threshold: 2, healthy_threshold: 1, grpc_health_check: {} }],
   };
+  if (opts.tollgateTls) {
+    const sni = tollgateServerName(opts);
+    cluster.transport_socket = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        ...(isIpLiteral(sni) ? {} : { sni }),
+        common_tls_context: {
+          // Secrets over the same ADS stream: a rotated client certificate or CA reaches Envoy without a restart.
+          tls_certificate_sds_secret_configs: [{ name: TOLLGATE_CLIENT_CERT_SECRET, sds_config: ADS_SOURCE }],
+          validation_context_sds_secret_config: { name: TOLLGATE_SERVER_CA_SECRET, sds_config: ADS_SOURCE },
+          // grpc-js serves HTTP/2 over TLS only when ALPN selects h2.
+          alpn_protocols: ['h2'],
+        },
+      },
+    };
+  }
+  return cluster;
+}
+
+/** The name Envoy sends as SNI and pins Tollgate's certificate SAN to: `tollgateTls.sni`, else the host of tollgateAddress. */
+function tollgateServerName(opts: XdsOptions): string {
+  return opts.tollgateTls?.sni ?? splitHostPort(opts.tollgateAddress).host;
+}
+
+/** The `tollgate` cluster's SDS secrets: Envoy's client certificate, and the CA plus SAN that Tollgate's certificate must match. */
+export function tollgateSecrets(opts: XdsOptions): Json[] {
+  const t = opts.tollgateTls;
+  if (!t) return [];
+  const name = tollgateServerName(opts);
+  return [
+    { name: TOLLGATE_CLIENT_CERT_SECRET, tls_certificate: { certificate_chain: { inline_string: t.clientCertificateChain }, private_key: { inline_string: t.clientPrivateKey } } },
+    {
+      name: TOLLGATE_SERVER_CA_SECRET,
+      validation_context: { trusted_ca: { inline_string: t.trustedCa }, match_typed_subject_alt_names: [{ san_type: isIpLiteral(name) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } }] },
+    },
+  ];
 }
 
 const UPSTREAM_TLS_CONTEXT = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';

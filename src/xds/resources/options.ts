@@ -44,6 +44,16 @@ export const xdsOptionsSchema = z.object({
   /** Sent by Envoy as `x-tollgate-token` on the access-log stream, so Tollgate accepts access logs only from its gateways. */
   envoyToken: z.string().min(16).optional(),
   downstream: downstreamSchema.default({ mode: 'plaintext' }),
+  /** mTLS from Envoy to Tollgate's gRPC port: Envoy's client certificate and the CA Tollgate's certificate chains to (PEM, pushed as SDS). */
+  tollgateTls: z
+    .object({
+      clientCertificateChain: z.string().includes('BEGIN CERTIFICATE'),
+      clientPrivateKey: z.string().includes('PRIVATE KEY'),
+      trustedCa: z.string().includes('BEGIN CERTIFICATE'),
+      /** SNI and the SAN Tollgate's certificate must carry; default: the host of tollgateAddress. */
+      sni: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 export type XdsOptions = z.infer<typeof xdsOptionsSchema>;
