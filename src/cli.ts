@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { bootstrapCommand, bootstrapHelp } from './cli/bootstrap.js';
 import { decideCommand, decideHelp } from './cli/decide.js';
+import { providerCommand, providerHelp } from './cli/provider.js';
 import { serveCommand, serveHelp } from './cli/serve.js';
 import { validateCommand, validateHelp } from './cli/validate.js';
 import { runScanCommand } from './scrub/index.js';
@@ -16,6 +17,7 @@ const commands: Record<string, { run: (argv: string[]) => Promise<number>; help:
   validate: { run: validateCommand, help: validateHelp },
   decide: { run: decideCommand, help: decideHelp },
   bootstrap: { run: bootstrapCommand, help: bootstrapHelp },
+  provider: { run: providerCommand, help: providerHelp },
   audit: { run: (argv) => auditCommand(argv), help: auditHelp },
   'suggest-policy': { run: suggestPolicyCommand, help: suggestPolicyHelp },
   scan: { run: (argv) => runScanCommand(argv, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }), help: scanHelp },
