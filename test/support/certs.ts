@@ -51,6 +51,7 @@ export function makeTestPki(serverName = 'egress-gateway.local'): TestPki {
     selfSignedCa(dir, 'ca', 'Tollgate Test CA');
     selfSignedCa(dir, 'rogue', 'Rogue CA');
     const ca = { cert: readFileSync(join(dir, 'ca.crt'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
+    const rogue = { cert: readFileSync(join(dir, 'rogue.crt'), 'utf8'), key: readFileSync(join(dir, 'rogue.key'), 'utf8') };
     const server = leaf(dir, 'ca', 'server', serverName, [`DNS:${serverName}`, 'IP:127.0.0.1', 'URI:spiffe://prod.example/ns/egress/sa/gateway'], 'serverAuth');
     // Client certificates are issued lazily; the CA keys stay in memory, the directory is recreated per issue.
     const issue = (caName: 'ca' | 'rogue', opts: { cn: string; sans?: string[] }): Pem => {
@@ -63,7 +64,6 @@ export function makeTestPki(serverName = 'egress-gateway.local'): TestPki {
         rmSync(work, { recursive: true, force: true });
       }
     };
-    const rogue = { cert: readFileSync(join(dir, 'rogue.crt'), 'utf8'), key: readFileSync(join(dir, 'rogue.key'), 'utf8') };
     return { ca, server, client: (o) => issue('ca', o), untrustedClient: (o) => issue('rogue', o) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
