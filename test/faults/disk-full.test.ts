@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { EmbeddedInventoryStore } from '../../src/store/embedded/inventory-store.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { fakeLookup } from '../support/server.js';
 import { mountSmallDisk, type SmallDisk } from '../support/tmpfs.js';
@@ -147,4 +148,34 @@ describe.skipIf(skipReason !== undefined)('tollgate serve survives a policy file
       rmSync(policyDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe.skipIf(skipReason !== undefined)('inventory snapshots on a full disk', () => {
+  it('a snapshot that failed with ENOSPC is reported, and the next one after space is freed is written', async () => {
+    const dataDir = join(small.dir, 'inventory');
+    mkdirSync(dataDir);
+    const writes: unknown[] = [];
+    const store = await EmbeddedInventoryStore.open({ dataDir, snapshotIntervalMs: 0, onWrite: (err) => writes.push(err) });
+    try {
+      await store.apply('edges', [{ key: 'billing|api.stripe.com:443', at: Date.now(), counters: { requests: 1 } }]);
+      small.fill();
+      try {
+        await expect(store.flush()).rejects.toThrow(/ENOSPC/);
+      } finally {
+        small.free();
+      }
+      expect((writes[0] as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      await store.apply('edges', [{ key: 'billing|files.stripe.com:443', at: Date.now(), counters: { requests: 1 } }]);
+      await store.flush();
+      expect(writes[writes.length - 1]).toBeUndefined();
+      const snapshot = readFileSync(join(dataDir, 'inventory.json'), 'utf8');
+      expect(snapshot).toContain('api.stripe.com');
+      expect(snapshot).toContain('files.stripe.com');
+      expect(readdirSync(dataDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await store.close().catch(() => undefined);
+      small.free();
+    }
+    expect(existsSync(join(dataDir, 'inventory.json'))).toBe(true);
+  });
 });

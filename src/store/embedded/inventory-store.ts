@@ -187,7 +187,8 @@ export class EmbeddedInventoryStore implements InventoryStore {
   }
 
   async flush(): Promise<void> {
-    this.writing = this.writing.then(() => this.writeSnapshot());
+    // After a failed write (ENOSPC) the chain must not stay rejected, or no snapshot is ever written again.
+    this.writing = this.writing.catch(() => undefined).then(() => this.writeSnapshot());
     await this.writing;
   }
 
