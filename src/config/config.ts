@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
@@ -40,6 +41,12 @@ export const configSchema = z.object({
   grpcServerCaFile: z.string().min(1).optional(),
   /** `host:port` of a token-free Prometheus endpoint (GET /metrics only); the admin API's /metrics keeps its token. */
   metricsAddress: address.optional(),
+  /** Share policy, inventory, alert state and the xDS fleet view with other replicas through this Redis (see README "Scaling out with Redis"); unset: embedded stores. */
+  redisUrl: z.string().regex(/^(rediss?|rediss?\+sentinel|rediss?\+cluster):\/\//, 'expected redis://, rediss://, redis+sentinel:// or redis+cluster://').optional(),
+  /** Prefix of every Redis key (inside the hash tag). */
+  redisPrefix: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'letters, digits, ".", "_", ":" and "-"').default('tollgate:'),
+  /** This replica's name in shared state (xDS fleet view, audit); default hostname-pid. */
+  replicaId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1-64 letters, digits, ".", "_" or "-"').default(() => `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${process.pid}`),
 }).superRefine((c, ctx) => {
   if (!c.grpcTlsCertFile !== !c.grpcTlsKeyFile) ctx.addIssue({ code: 'custom', path: [c.grpcTlsCertFile ? 'grpcTlsKeyFile' : 'grpcTlsCertFile'], message: 'gRPC TLS needs both TOLLGATE_GRPC_TLS_CERT and TOLLGATE_GRPC_TLS_KEY' });
   if (c.grpcClientCaFile && !c.grpcTlsCertFile) ctx.addIssue({ code: 'custom', path: ['grpcClientCaFile'], message: 'a gRPC client CA needs TLS on the gRPC port (TOLLGATE_GRPC_TLS_CERT, TOLLGATE_GRPC_TLS_KEY)' });
@@ -81,10 +88,16 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     grpcEnvoyKeyFile: env.TOLLGATE_GRPC_ENVOY_KEY,
     grpcServerCaFile: env.TOLLGATE_GRPC_SERVER_CA,
     metricsAddress: env.TOLLGATE_METRICS_ADDRESS,
+    redisUrl: env.TOLLGATE_REDIS_URL || undefined,
+    redisPrefix: env.TOLLGATE_REDIS_PREFIX,
+    replicaId: env.TOLLGATE_REPLICA_ID,
   };
   const defined = (o: ConfigInput) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const merged = { ...defined(fromEnv), ...defined(overrides) };
-  return configSchema.parse(merged);
+  const parsed = configSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+  // One line per problem, named by setting ("adminToken: admin token must be at least 16 characters"), not a zod dump.
+  throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`));
 }
 
 export function splitHostPort(addr: string): { host: string; port: number } {
@@ -95,4 +108,11 @@ export function splitHostPort(addr: string): { host: string; port: number } {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Invalid process configuration: every problem, each naming its setting. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
 }

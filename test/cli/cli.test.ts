@@ -79,6 +79,15 @@ describe('tollgate CLI', () => {
     expect(ghost.stderr).toContain('billing');
   });
 
+  it('serve with a too-short admin token says which setting and why, in one line, not a schema dump', async () => {
+    const out = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile('node', ['bin/tollgate.js', 'serve', '--data', join(tmpdir(), 'tollgate-never-started')], { env: { ...process.env, TOLLGATE_ADMIN_TOKEN: 'short' } }, (err, _stdout, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr })),
+    );
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('adminToken: admin token must be at least 16 characters');
+    expect(out.stderr).not.toContain('"code"');
+  });
+
   it('bootstrap prints an Envoy bootstrap that points ADS at Tollgate', async () => {
     const out = await tollgate('bootstrap', '--node-id', 'gw-7', '--xds', 'tollgate:7070');
     const doc = parse(out.stdout);
