@@ -10,6 +10,8 @@ COPY tsconfig.json ./
 ENV TOLLGATE_GRPC_ADDRESS=0.0.0.0:7070 \
     TOLLGATE_ADMIN_ADDRESS=0.0.0.0:7071 \
     TOLLGATE_DATA_DIR=/data
+# The data directory must exist and belong to the user the server runs as before it becomes a volume.
+RUN mkdir -p /data && chown node:node /data
 VOLUME /data
 EXPOSE 7070 7071
 USER node
