@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compileDetectors, createBodyStream, scrubBody, type Finding } from '../../src/scrub/index.js';
+import { compileDetectors, createBodyStream, scrubBody, scrubHeaders, type Finding } from '../../src/scrub/index.js';
 
 const set = compileDetectors({ fingerprintKey: 'test-key' });
 
@@ -101,5 +101,17 @@ describe('scrubbing cannot be bypassed by encoding', () => {
     expect(types('AKIAZ7QRSTUVWXYZ2345  4111 1111 1111 1111')).toEqual(['aws_access_key_id', 'credit_card']);
     expect(types(' 4111 1111 1111 1111  4111 1111 1111 1111  4111 1111 1111 1111 ')).toEqual(['credit_card', 'credit_card', 'credit_card']);
     expect(types('SSN 536-22-8514  4111 1111 1111 1111  4111 1111 1111 1111')).toEqual(['us_ssn', 'credit_card', 'credit_card']);
+  });
+
+  it('scrubs URL-encoded values in cookies and custom headers, replacing the encoded bytes', () => {
+    const r = scrubHeaders(set, [
+      { name: 'Cookie', value: 'theme=dark; contact=alice%40example.com; n=1' },
+      { name: 'X-Card', value: '4111%201111%201111%201111' },
+    ]);
+    expect(r.headers.map((h) => h.value)).toEqual(['theme=dark; contact=[REDACTED:email]; n=1', '****%20****%20****%201111'.replace(/%20/g, ' ')]);
+    expect(r.findings.map((f) => [f.type, f.start, f.end])).toEqual([
+      ['email', 20, 39],
+      ['credit_card', 0, 25],
+    ]);
   });
 });

@@ -1,4 +1,5 @@
-import { applyFindings, blocks, mutates } from '../actions.js';
+import { blocks, mutates } from '../actions.js';
+import { applyDecoded, decodePercent, rawAt, type DecodedView } from '../decode.js';
 import type { DetectorId } from '../config.js';
 import { basicCredentialsValid } from '../detectors/tokens/basic-auth.js';
 import { opaqueCredential } from '../detectors/tokens/bearer.js';
@@ -24,6 +25,9 @@ export interface HeaderScrubResult {
 /** Header names whose whole value is a credential even when it has no vendor format. */
 const CREDENTIAL_HEADER = /(?:^|[-_])(?:api-?key|apikey|token|secret|auth|password|passwd|credentials?|access-?key|session|private-token)(?:$|[-_])/i;
 const SESSION_COOKIE = /sess|token|auth|\bsid\b|jwt|login|remember/i;
+/** Credentials there are base64 or opaque tokens, never URL-encoded text. */
+const AUTHORIZATION = new Set(['authorization', 'proxy-authorization']);
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
 /** Never touched: Envoy forbids mutating them, and routing depends on them. */
 const SKIPPED = new Set(['host', ':authority', ':path', ':method', ':scheme', ':status', 'content-length', 'content-type']);
 
@@ -45,11 +49,13 @@ export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], 
       continue;
     }
     const location: FindingLocation = { kind: 'header', name: storedName(set, name) };
-    const matches = headerMatches(set, name, h.value);
-    const local = set.toFindings(h.value, matches, { ...opts, location });
-    for (const f of local) findings.push(f);
+    // Cookies and custom headers often carry URL-encoded values (`alice%40example.com`): detect on the decoded text.
+    const view: DecodedView = AUTHORIZATION.has(name) || !PERCENT_ESCAPE.test(h.value) ? { text: h.value } : decodePercent(h.value, 0, h.value.length, false);
+    const matches = headerMatches(set, name, view.text);
+    const local = set.toFindings(view.text, matches, { ...opts, location });
+    for (const f of local) findings.push(view.map === undefined ? f : { ...f, start: rawAt(view, f.start), end: rawAt(view, f.end) });
     if (mutates(local)) {
-      const entry = { name: h.name, value: applyFindings(h.value, local) };
+      const entry = { name: h.name, value: applyDecoded(h.value, view, local) };
       out.push(entry);
       changed.push(entry);
     } else out.push(h);
