@@ -40,6 +40,7 @@ import { registerAds } from './xds/server/index.js';
 import { loadCaBundle, loadCertPair, loadDownstream, watchDownstream, watchPemFiles } from './xds/downstream-certs.js';
 import { envoyTokenCheck } from './auth/envoy-token.js';
 import { XdsStatus } from './xds/status.js';
+import { openRedisState } from './store/redis/index.js';
 
 export interface ServerOptions {
   logger?: Logger;
@@ -92,7 +93,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   metrics.storageWritable.set(1);
   storage.onChange((healthy) => metrics.storageWritable.set(healthy ? 1 : 0));
   const quarantined = (q: { file: string; movedTo: string; reason: string }) => log.error(q, `${q.file} is corrupt (${q.reason}); moved to ${q.movedTo} and starting without it`);
-  const policyStore = new EmbeddedPolicyStore(config.dataDir, { onQuarantine: quarantined });
+  // With a Redis URL the replicas share policy, inventory, alert state and the xDS fleet view; without one nothing changes.
+  const shared = config.redisUrl ? await openRedisState({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, replicaId: config.replicaId }, log, reportError) : undefined;
+  const policyStore = shared?.policyStore ?? new EmbeddedPolicyStore(config.dataDir, { onQuarantine: quarantined });
   const parser = new PolicyParser();
   const policies = new PolicyManager(policyStore, log, config.policyFile, { parse: (text, known) => parser.parse(text, known), reportError, storage, storePath: policyStore.path });
   await policies.init();
@@ -119,15 +122,18 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     },
   });
   if (config.visibility) recorder.attach(events);
-  const inventoryStore = await EmbeddedInventoryStore.open({
-    dataDir: config.dataDir,
-    onError: (err) => reportError('inventory-snapshot', err),
-    onQuarantine: quarantined,
-    onWrite: (err) => (err ? storage.fail('inventory', err, inventoryStore.snapshotPath) : storage.ok('inventory')),
-  });
+  const embeddedInventory = shared
+    ? undefined
+    : await EmbeddedInventoryStore.open({
+        dataDir: config.dataDir,
+        onError: (err) => reportError('inventory-snapshot', err),
+        onQuarantine: quarantined,
+        onWrite: (err) => (err ? storage.fail('inventory', err, embeddedInventory?.snapshotPath) : storage.ok('inventory')),
+      });
+  const inventoryStore = shared?.inventoryStore ?? embeddedInventory!;
   const inventory = new Inventory({ store: inventoryStore, onError: (err) => reportError('inventory-fold', err) });
   if (config.visibility) inventory.attach(events);
-  const alerts = new AlertEngine(policies.current.alerts, { ...alertDeliveryHooks(metrics, log, abortableSleep), onError: (err) => reportError('alert-delivery', err) });
+  const alerts = new AlertEngine(policies.current.alerts, { ...alertDeliveryHooks(metrics, log, abortableSleep), onError: (err) => reportError('alert-delivery', err), shared: shared?.alertState });
   if (config.visibility) alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
 
@@ -156,6 +162,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     if (envoyTlsFiles) stopXds.push(watchPemFiles(envoyTlsFiles, loadEnvoyTls, xdsOptions.tollgateTls, log, (next) => republish({ ...xdsOptions, tollgateTls: next }), { what: "Envoy's gRPC client" }));
     registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
   }
+  const fleet = shared?.attach(policies, xdsStatus);
 
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.grpcAddress, grpcTls?.credentials ?? grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
@@ -163,7 +170,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
+  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => shared.problems() : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   const metricsServer = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics.registry) : undefined;
@@ -203,6 +210,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await auditStore.close();
       await inventoryStore.close();
       await alerts.close();
+      await shared?.close();
     },
   };
 }

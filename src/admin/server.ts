@@ -18,6 +18,8 @@ export interface AdminDeps {
   ready: () => boolean;
   /** Data-directory writability; `/readyz` answers 503 with the reasons while it is bad. */
   storage?: StorageHealth;
+  /** Shared state (Redis) that is unreachable: `/readyz` answers 200 `degraded` with the reasons, since decisions go on. */
+  degraded?: () => Array<{ component: string; reason: string; since: string }>;
   /** Host the admin API binds (for the Host check) and extra names clients may use (`adminAllowedHosts`). */
   bindHost?: string;
   allowedHosts?: readonly string[];
@@ -36,7 +38,7 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   }
   guardHostAndOrigin(app, { bindHost: deps.bindHost ?? '127.0.0.1', allowedHosts: deps.allowedHosts ?? [], hasToken: deps.token !== undefined });
   if (deps.token) requireBearerToken(app, deps.token);
-  healthRoutes(app, deps.metrics, deps.ready, deps.storage);
+  healthRoutes(app, deps.metrics, deps.ready, deps.storage, deps.degraded);
   policyRoutes(app, deps.policies, deps.metrics);
   decideRoutes(app, deps.policies, deps.dns ?? new DnsGuard());
   for (const add of deps.extraRoutes ?? []) add(app);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { EgressEvent } from '../events/types.js';
@@ -9,6 +9,8 @@ import { createRule, stateKey, type RuleEvaluator } from './rules/index.js';
 import type { RuleConfig, RuleType, Severity } from './schema.js';
 import { setBounded } from './rules/rule.js';
 import type { Alert, AlertDraft, AlertRecord, DeliveryResult, DeliveryState } from './types.js';
+import { NewDestinationRule } from './rules/new-destination.js';
+import type { SharedAlertState } from './shared-state.js';
 
 export interface AlertEngineOptions {
   /** Clock for rate limits, delivery times and events without a readable time (epoch ms). */
@@ -22,6 +24,8 @@ export interface AlertEngineOptions {
   logger?: Pick<Logger, 'warn'>;
   /** A delivery that failed by throwing (a bug, not an HTTP failure: those are dead-lettered); default: ignored. */
   onError?: (err: unknown) => void;
+  /** Fleet-wide dedup, learning and history (Redis); default: this engine's memory only. */
+  shared?: SharedAlertState;
 }
 
 export interface AlertFilter {
@@ -66,12 +70,14 @@ export class AlertEngine {
   private readonly deps: DeliveryDeps;
   private readonly logger: Pick<Logger, 'warn'> | undefined;
   private readonly onError: (err: unknown) => void;
+  private readonly shared: SharedAlertState | undefined;
 
   constructor(plan: AlertsPlan = EMPTY_ALERTS_PLAN, opts: AlertEngineOptions = {}) {
     this.clock = opts.now ?? Date.now;
     this.newId = opts.newId ?? randomUUID;
     this.logger = opts.logger;
     this.onError = opts.onError ?? (() => undefined);
+    this.shared = opts.shared;
     this.deps = { fetch: opts.fetch ?? fetch, now: this.clock, random: opts.random ?? Math.random, sleep: opts.sleep ?? abortableSleep };
     this.history = new BoundedLog(opts.historyLimit ?? 10_000);
     this.deadLetters = new BoundedLog(opts.historyLimit ?? 10_000);
@@ -87,7 +93,9 @@ export class AlertEngine {
     this.rules = plan.rules.map((cfg) => {
       const key = stateKey(cfg);
       const old = previous.get(cfg.name);
-      return { cfg, stateKey: key, evaluator: old && old.stateKey === key ? old.evaluator : createRule(cfg) };
+      const evaluator = old && old.stateKey === key ? old.evaluator : createRule(cfg);
+      if (this.shared && evaluator instanceof NewDestinationRule && evaluator !== old?.evaluator) this.shareLearning(evaluator, key);
+      return { cfg, stateKey: key, evaluator };
     });
     const sinks = new Map<string, SinkDispatcher>();
     for (const [name, sink] of plan.sinks) {
@@ -202,9 +210,59 @@ export class AlertEngine {
       suppressed: 0,
     };
     setBounded(this.dedup, dedupKey, { until: draft.time + cfg.dedupWindow, record }, MAX_DEDUP_KEYS);
+    if (this.shared) {
+      this.raiseShared(cfg, draft, record);
+      return undefined;
+    }
     this.history.push(record);
     this.deliver(record, cfg.sinks);
     return record;
+  }
+
+  /** Fleet mode: only the replica whose claim wins delivers; with Redis down, each replica alerts on its own (a duplicate beats a silence). */
+  private raiseShared(cfg: RuleConfig, draft: AlertDraft, record: AlertRecord): void {
+    const seenSet = cfg.type === 'new_destination' ? seenSetOf(stateKey(cfg)) : undefined;
+    const claim = this.shared!.claim({ rule: cfg.name, key: draft.key, windowMs: cfg.dedupWindow, seenSet, pair: draft.key }).catch((err: unknown) => {
+      this.logger?.warn({ err, rule: cfg.name }, 'shared alert state unreachable; alerting from this replica alone');
+      return true;
+    });
+    void this.track(
+      claim.then((first) => {
+        if (!first) return;
+        this.history.push(record);
+        this.deliver(record, cfg.sinks);
+      }),
+    );
+  }
+
+  private shareLearning(rule: NewDestinationRule, key: string): void {
+    const shared = this.shared!;
+    const set = seenSetOf(key);
+    rule.onLearn = (pair) => shared.learn(set, pair);
+    void this.track(
+      shared.learningStart(set, this.clock()).then(
+        (start) => rule.startLearningAt(start),
+        (err: unknown) => this.logger?.warn({ err }, 'shared learning start unreachable; this replica learns from its first event'),
+      ),
+    );
+  }
+
+  /** `list`, over the fleet's settled alerts when shared (plus this replica's pending ones). */
+  async listShared(filter: AlertFilter = {}): Promise<AlertRecord[]> {
+    if (!this.shared) return this.list(filter);
+    const limit = filter.limit ?? 100;
+    const fleet = await this.shared.list(filter.state === 'failed', 10_000);
+    const pending = this.list({ ...filter, state: 'pending', limit });
+    const out: AlertRecord[] = [];
+    for (const r of [...pending, ...fleet].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))) {
+      if (out.length >= limit) break;
+      if (filter.state && r.state !== filter.state) continue;
+      if (filter.rule && r.rule !== filter.rule) continue;
+      if (filter.type && r.type !== filter.type) continue;
+      if (filter.since !== undefined && Date.parse(r.time) < filter.since) continue;
+      out.push(r);
+    }
+    return out;
   }
 
   private deliver(record: AlertRecord, sinkNames: readonly string[]): void {
@@ -228,6 +286,7 @@ export class AlertEngine {
     if (record.deliveries.some((d) => d.state === 'pending')) return;
     const failed = record.deliveries.filter((d) => d.state === 'failed');
     record.state = failed.length > 0 ? 'failed' : 'delivered';
+    this.shared?.record(record, failed.length > 0);
     if (failed.length > 0) {
       this.deadLetters.push(record);
       this.logger?.warn({ alert: record.id, rule: record.rule, sinks: failed.map((d) => d.sink), error: failed[0]?.error }, 'alert delivery failed');
@@ -239,4 +298,9 @@ export class AlertEngine {
     void p.finally(() => this.inflight.delete(p)).catch(this.onError);
     return p;
   }
+}
+
+/** A short, key-safe name for a rule's learning set: its parameters, hashed. */
+function seenSetOf(ruleStateKey: string): string {
+  return createHash('sha256').update(ruleStateKey).digest('hex').slice(0, 16);
 }

@@ -29,7 +29,10 @@ ext_authz, ext_proc and ALS here.
 the files change; --grpc-client-ca (TOLLGATE_GRPC_CLIENT_CA) requires client certificates chaining to it. The pushed
 tollgate cluster then presents TOLLGATE_GRPC_ENVOY_CERT/TOLLGATE_GRPC_ENVOY_KEY and verifies Tollgate with
 TOLLGATE_GRPC_SERVER_CA (default: the client CA), all pushed as SDS secrets.
---metrics HOST:PORT (TOLLGATE_METRICS_ADDRESS): GET /metrics without the admin token on its own address.`;
+--metrics HOST:PORT (TOLLGATE_METRICS_ADDRESS): GET /metrics without the admin token on its own address.
+--redis URL (TOLLGATE_REDIS_URL): share policy, inventory, alert state and the xDS fleet view with other
+replicas: redis://[user:pass@]host:port[/db], rediss://..., redis+sentinel://h1:26379,h2:26379/master[/db],
+redis+cluster://h1:6379,h2:6379. TOLLGATE_REDIS_PREFIX (default tollgate:), TOLLGATE_REPLICA_ID (default hostname-pid).`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -51,6 +54,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'grpc-tls-key': { type: 'string' },
       'grpc-client-ca': { type: 'string' },
       metrics: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -78,6 +82,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       grpcTlsKeyFile: values['grpc-tls-key'],
       grpcClientCaFile: values['grpc-client-ca'],
       metricsAddress: values.metrics,
+      redisUrl: values.redis,
     });
     const logger = createLogger(config.logLevel);
     uninstall = installProcessGuards({ log: logger, report: () => server?.reportError });

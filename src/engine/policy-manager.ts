@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ParseResult } from '../policy/parse.js';
 import { knownSecrets, parsePolicyUpdate } from '../policy/secrets.js';
 import type { Problem } from '../policy/problems.js';
-import type { PolicyStore } from '../store/policy-store.js';
+import { StalePolicyError, type PolicyStore, type StoredPolicy } from '../store/policy-store.js';
 import { runInBackground, type BackgroundErrorReporter } from './background.js';
 import { buildPolicy, buildPolicyFromDocument, etagFor, sha256Hex, type BuildResult, type ParseLimit, type PolicyVersion } from './policy-version.js';
 import type { StorageHealth } from './storage-health.js';
@@ -89,7 +89,42 @@ export class PolicyManager {
     const version = (stored?.version ?? 0) + 1;
     this.currentVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
     this.fileSha = fileSha;
-    await this.persist(this.currentVersion);
+    try {
+      await this.persist(this.currentVersion);
+    } catch (err) {
+      // A shared store: another replica stored its version first; serve that one rather than fail to start.
+      if (!(err instanceof StalePolicyError) || !this.installStored(err.stored, false)) throw err;
+    }
+  }
+
+  /**
+   * A shared store holds a newer version than the one serving (another replica wrote it): load, compile
+   * and install it. Resolves true when a newer version was installed.
+   */
+  adoptStored(): Promise<boolean> {
+    const run = this.queue.then(async () => {
+      const stored = await this.store.load();
+      return stored !== undefined && stored.version > this.currentVersion.version && this.installStored(stored, true);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Installs a version another replica stored (already validated there); false when it does not compile here. */
+  private installStored(stored: StoredPolicy, announce: boolean): boolean {
+    const built = buildPolicy(stored.text);
+    if (!built.ok) {
+      this.log.error({ version: stored.version, problems: built.problems }, 'stored policy version does not compile on this replica; the previous version keeps serving');
+      return false;
+    }
+    this.fileSha = stored.sourceSha256;
+    const next: PolicyVersion = { ...built.build, version: stored.version, etag: etagFor(stored.version, built.build.sha256), loadedAt: stored.updatedAt };
+    if (!announce) {
+      this.currentVersion = next;
+      return true;
+    }
+    this.install(next);
+    return true;
   }
 
   subscribe(listener: (v: PolicyVersion) => void): () => void {
@@ -111,7 +146,7 @@ export class PolicyManager {
     return buildPolicyFromDocument(parsed.text ?? text, parsed.document);
   }
 
-  private async apply(text: string, ifMatch: string | undefined, sourceSha256: string | undefined): Promise<UpdateResult> {
+  private async apply(text: string, ifMatch: string | undefined, sourceSha256: string | undefined, attempt = 0): Promise<UpdateResult> {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.currentVersion.etag) {
       return { ok: false, kind: 'conflict', current: this.currentVersion };
     }
@@ -133,13 +168,24 @@ export class PolicyManager {
     } catch (err) {
       // Not persisted means not installed: the previous version keeps serving, and a restart agrees with it.
       this.fileSha = previousFileSha;
+      if (err instanceof StalePolicyError) {
+        // Another replica stored this version number first: serve theirs; a write without If-Match goes on top of it.
+        this.installStored(err.stored, true);
+        if ((ifMatch === undefined || ifMatch === '*') && attempt < 3) return this.apply(text, ifMatch, sourceSha256, attempt + 1);
+        return { ok: false, kind: 'conflict', current: this.currentVersion };
+      }
       this.opts.storage?.fail('policy', err, this.opts.storePath);
       const e = err as NodeJS.ErrnoException;
       this.log.error({ err, version, store: this.opts.storePath }, 'policy version could not be stored; the previous version keeps serving');
       return { ok: false, kind: 'storage', code: e.code, message: e.message, current: this.currentVersion };
     }
+    this.install(next);
+    return { ok: true, version: next };
+  }
+
+  private install(next: PolicyVersion): void {
     this.currentVersion = next;
-    this.log.info({ version, etag: next.etag, rules: next.policy.rules.length }, 'policy installed');
+    this.log.info({ version: next.version, etag: next.etag, rules: next.policy.rules.length }, 'policy installed');
     for (const listener of this.listeners) {
       try {
         listener(next);
@@ -147,7 +193,6 @@ export class PolicyManager {
         this.log.error({ err }, 'policy listener failed');
       }
     }
-    return { ok: true, version: next };
   }
 
   private persist(v: PolicyVersion): Promise<void> {
@@ -185,7 +230,9 @@ export class PolicyManager {
     (async () => {
       try {
         for await (const event of watch(dirname(file), { signal: controller.signal })) {
-          if (event.filename !== basename(file)) continue;
+          // A ConfigMap volume's file is a symlink through `..data`, which the kubelet swaps by renaming `..data_tmp`
+          // over it (pkg/volume/util/atomic_writer.go `Write`): the file's own name never appears, so `..` names count.
+          if (event.filename !== null && event.filename !== basename(file) && !event.filename.startsWith('..')) continue;
           clearTimeout(timer);
           timer = setTimeout(() => runInBackground('policy-file-reload', reload, this.reportError), debounceMs);
         }

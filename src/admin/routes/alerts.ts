@@ -34,7 +34,7 @@ export function alertRoutes(app: FastifyInstance, engine: AlertEngine): void {
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', problems: problemsFromZod(parsed.error) });
     const { since, ...filter } = parsed.data;
     const sinceMs = since === undefined ? undefined : 'at' in since ? since.at : engine.now() - since.ago;
-    const alerts = engine.list({ ...filter, since: sinceMs });
+    const alerts = await engine.listShared({ ...filter, since: sinceMs });
     return { count: alerts.length, alerts };
   });
 

@@ -13,9 +13,16 @@ export class NewDestinationRule implements RuleEvaluator {
   private readonly seen = new Map<string, true>();
   private learningEndsAt: number | undefined;
   private readonly maxPairs: number;
+  /** Told of every pair seen for the first time here (a fleet shares what its replicas learned). */
+  onLearn: ((pair: string) => void) | undefined;
 
   constructor(private readonly params: NewDestinationParams) {
     this.maxPairs = params.maxPairs ?? 500_000;
+  }
+
+  /** The learning period started at `ms` (the fleet's shared start), not at this replica's first event. */
+  startLearningAt(ms: number): void {
+    this.learningEndsAt = ms + this.params.learningPeriod;
   }
 
   observe(event: EgressEvent, time: number, emit: (draft: AlertDraft) => void): void {
@@ -24,6 +31,7 @@ export class NewDestinationRule implements RuleEvaluator {
     const key = `${event.identity}|${event.destination}`;
     const known = this.seen.has(key);
     setBounded(this.seen, key, true, this.maxPairs);
+    if (!known && time < this.learningEndsAt) this.onLearn?.(key);
     if (known || time < this.learningEndsAt) return;
     emit({
       key,
