@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileDetectors, createBodyStream, scrubBody, scrubHeaders, type Finding } from '../../src/scrub/index.js';
+import { maxCarryRaw } from '../../src/scrub/stream.js';
 
 const set = compileDetectors({ fingerprintKey: 'test-key' });
 
@@ -113,5 +114,22 @@ describe('scrubbing cannot be bypassed by encoding', () => {
       ['email', 20, 39],
       ['credit_card', 0, 25],
     ]);
+  });
+
+  it('keeps the streaming memory bound when every character is escaped', () => {
+    const body = `{"x":"${'\\u0041'.repeat(300_000)}"}`;
+    for (const [type, text] of [
+      ['application/json', body],
+      ['application/x-www-form-urlencoded', `x=${'%41'.repeat(500_000)}`],
+    ] as const) {
+      const s = createBodyStream(set, type);
+      let max = 0;
+      for (let i = 0; i < text.length; i += 16_384) {
+        s.push(Buffer.from(text.slice(i, i + 16_384)));
+        max = Math.max(max, s.pending);
+      }
+      s.end();
+      expect(max).toBeLessThanOrEqual(16_384 + maxCarryRaw(set));
+    }
   });
 });
