@@ -14,6 +14,7 @@ import { alertRoutes } from './admin/routes/alerts.js';
 import { AlertEngine } from './alerts/index.js';
 import { auditRoutes } from './admin/routes/audit.js';
 import { AuditRecorder } from './audit/recorder.js';
+import { auditStatus, registerAuditMetrics } from './audit/health.js';
 import { EmbeddedAuditStore } from './store/embedded/audit-segments.js';
 import { inventoryRoutes } from './admin/routes/inventory.js';
 import { Inventory } from './inventory/index.js';
@@ -115,13 +116,23 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   events.subscribe(accessLogCounter(metrics));
   const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, onWarn: (m) => log.warn(m) });
   const recorder = new AuditRecorder(instrumentAuditStore(auditStore, metrics), {
-    onError: (err, queued) => log.error({ err, queued }, 'audit append failed; retrying'),
+    onError: (err, queued) => {
+      storage.fail('audit', err, auditStore.dir);
+      log.error({ err, queued }, 'audit append failed; retrying');
+    },
+    onRecovered: (failedForMs) => {
+      storage.ok('audit');
+      log.warn({ failedForMs }, 'audit appends succeed again');
+    },
+    onPoison: (err, e) => log.error({ err, decision_id: e.decision_id, kind: e.kind }, 'audit record refused by the store and dropped'),
     onDrop: (n, total) => {
       metrics.auditDropped.inc(n);
       log.error({ n, total }, 'audit records dropped: retry queue full');
     },
   });
   if (config.visibility) recorder.attach(events);
+  const auditNow = () => auditStatus({ store: auditStore, recorder });
+  registerAuditMetrics(metrics.registry, auditNow);
   const embeddedInventory = shared
     ? undefined
     : await EmbeddedInventoryStore.open({
@@ -170,7 +181,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => shared.problems() : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore), (a) => inventoryRoutes(a, inventory)] });
+  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => shared.problems() : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore, auditNow), (a) => inventoryRoutes(a, inventory)] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   const metricsServer = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics.registry) : undefined;

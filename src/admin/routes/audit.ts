@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { AuditStatus } from '../../audit/health.js';
 import { parseTimeSpec } from '../../audit/time-spec.js';
 import { problemsFromZod } from '../../policy/problems.js';
 import { InvalidCursorError, type AuditQuery, type AuditStore } from '../../store/audit-store.js';
@@ -28,17 +29,31 @@ const auditQuery = z
   })
   .refine((q) => q.since === undefined || q.until === undefined || q.since < q.until, { message: 'since must be before until', path: ['since'] });
 
-/** GET /v1/audit: audit records newest first, filtered, one page at a time (`next_cursor` continues). */
-export function auditRoutes(app: FastifyInstance, store: AuditStore): void {
+/**
+ * GET /v1/audit: audit records newest first, filtered, one page at a time (`next_cursor` continues); the scan stops when
+ * the client goes away. GET /v1/audit/status: failing appends, quarantined segments, the recorder's queue.
+ */
+export function auditRoutes(app: FastifyInstance, store: AuditStore, status?: () => AuditStatus): void {
   app.get('/v1/audit', async (req, reply) => {
     const parsed = auditQuery.safeParse(req.query);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', problems: problemsFromZod(parsed.error) });
     const query: AuditQuery = parsed.data;
+    // The response closing before it was sent means the client left: stop reading segments for it.
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort(new Error('client disconnected'));
+    };
+    reply.raw.once('close', onClose);
     try {
-      return await store.query(query);
+      return await store.query(query, { signal: gone.signal });
     } catch (err) {
       if (err instanceof InvalidCursorError) return reply.code(400).send({ error: 'invalid_request', problems: [{ path: 'cursor', message: err.message }] });
+      if (gone.signal.aborted) return reply.code(499).send({ error: 'client_closed_request' });
+      if ((err as Error).name === 'AbortError') return reply.code(503).send({ error: 'shutting_down' });
       throw err;
+    } finally {
+      reply.raw.off('close', onClose);
     }
   });
+  if (status) app.get('/v1/audit/status', async () => status());
 }
