@@ -10,6 +10,44 @@ export interface BootstrapOptions {
   adminPort: number;
   /** Sent as `x-tollgate-token` on the ADS stream when Tollgate requires it (TOLLGATE_ENVOY_TOKEN). */
   envoyToken?: string;
+  /** TLS to Tollgate's gRPC port: PEM files on Envoy's disk (a mounted Secret), read by Envoy, never by Tollgate. */
+  tls?: BootstrapTls;
+}
+
+export interface BootstrapTls {
+  /** CA bundle Tollgate's certificate must chain to. */
+  caFile: string;
+  /** Client certificate and key Envoy presents (Tollgate's TOLLGATE_GRPC_CLIENT_CA must trust them). */
+  certFile?: string;
+  keyFile?: string;
+  /** SNI and the SAN Tollgate's certificate must carry; default: the host of xdsAddress. */
+  sni?: string;
+}
+
+/**
+ * The ADS cluster's UpstreamTlsContext. Files rather than ADS-delivered SDS: these secrets cannot arrive over the stream
+ * they protect. Envoy watches certificate files only when an SDS secret names them (tls/v3/common.proto
+ * `TlsCertificate.watched_directory`), so these are read when Envoy starts; the pushed `tollgate` cluster rotates live.
+ */
+function adsTls(tls: BootstrapTls, host: string, isIp: boolean): Record<string, unknown> {
+  const name = tls.sni ?? host;
+  const nameIsIp = /^[0-9.]+$/.test(name) || name.includes(':');
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      ...(nameIsIp && isIp ? {} : { sni: name }),
+      common_tls_context: {
+        ...(tls.certFile && tls.keyFile ? { tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }] } : {}),
+        validation_context: {
+          trusted_ca: { filename: tls.caFile },
+          match_typed_subject_alt_names: [{ san_type: nameIsIp ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } }],
+        },
+        // grpc-js serves HTTP/2 over TLS only when ALPN selects h2.
+        alpn_protocols: ['h2'],
+      },
+    },
+  };
 }
 
 export const BOOTSTRAP_DEFAULTS: BootstrapOptions = { nodeId: 'egress-gateway-1', nodeCluster: 'egress-gateway', xdsAddress: '127.0.0.1:7070', adminPort: 9901 };
@@ -47,6 +85,7 @@ export function bootstrapConfig(opts: BootstrapOptions): Record<string, unknown>
               explicit_http_config: { http2_protocol_options: {} },
             },
           },
+          ...(opts.tls ? { transport_socket: adsTls(opts.tls, host, isIp) } : {}),
         },
       ],
     },
