@@ -6,29 +6,37 @@ import { parseArgs } from 'node:util';
 import { exportAudit } from './export.js';
 import { parseTimeSpec } from './time-spec.js';
 import { formatBreak, verifyAuditDir } from './verify.js';
+import { verifyRedisFleet } from './verify-redis.js';
 
-export const auditHelp = `Usage: tollgate audit verify [--data DIR]
+export const auditHelp = `Usage: tollgate audit verify [--data DIR | --redis URL [--redis-prefix P]]
        tollgate audit export --since 24h|ISO [--until 24h|ISO] [--format jsonl] [--data DIR]
 
 Verifies the audit log's hash chain, or exports audit records as JSONL for a SIEM.
 
   verify   Checks every segment in DIR/audit: headers, seq, prev_hash and hash of each record, links
            between segments. Exits 0 when intact; otherwise names the first broken record and exits 1.
+           With --redis, checks every replica's chain as shipped to Redis instead.
   export   Writes the records whose time is in [--since, --until) to stdout, oldest first, one JSON
            object per line, with seq, prev_hash and hash.
 
 Options:
   --data DIR       data directory (default ./data)
+  --redis URL      verify the fleet's copy in Redis (TOLLGATE_REDIS_URL forms); --redis-prefix as TOLLGATE_REDIS_PREFIX
   --since T        a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO-8601 time
   --until T        same forms; default now
   --format jsonl   the only format`;
 
-const verifyHelp = `Usage: tollgate audit verify [--data DIR]
+const verifyHelp = `Usage: tollgate audit verify [--data DIR | --redis URL [--redis-prefix P]]
 
 Checks the audit log's hash chain in DIR/audit (default ./data/audit), streaming (bounded memory whatever
 the size of a segment or record). Exits 0 when intact; otherwise prints the first broken record (segment
 file, line, seq, reason) and exits 1. Segments that recovery quarantined (DIR/audit/quarantine) are
-checked in their place in the chain; each is named with its first damaged line, and also exits 1.`;
+checked in their place in the chain; each is named with its first damaged line, and also exits 1.
+
+With --redis URL (redis://, rediss://, redis+sentinel://, redis+cluster://), checks instead every replica's
+chain as shipped to Redis Streams: seq, prev_hash and hash of each record, and the shipped segment headers.
+A chain that starts after seq 1 (trimmed behind what the replica still holds) is a note, a missing record in
+the middle is a break. Exits 0 when every replica's chain verifies, 1 otherwise.`;
 
 const exportHelp = `Usage: tollgate audit export --since 24h|ISO [--until 24h|ISO] [--format jsonl] [--data DIR]
 
@@ -54,7 +62,7 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
     complain(`tollgate audit: unknown subcommand "${sub}"\n\n${auditHelp}`);
     return 2;
   }
-  let values: { help?: boolean; data?: string; since?: string; until?: string; format?: string };
+  let values: { help?: boolean; data?: string; since?: string; until?: string; format?: string; redis?: string; 'redis-prefix'?: string };
   try {
     ({ values } = parseArgs({
       args: rest,
@@ -65,9 +73,12 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
         since: { type: 'string' },
         until: { type: 'string' },
         format: { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
       },
     }));
     if (sub === 'verify' && (values.since || values.until || values.format)) throw new Error('--since, --until and --format belong to export');
+    if (sub === 'export' && values.redis) throw new Error('--redis belongs to verify');
   } catch (err) {
     complain(`tollgate audit ${sub}: ${(err as Error).message}\n\n${sub === 'verify' ? verifyHelp : exportHelp}`);
     return 2;
@@ -76,6 +87,7 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
     say(sub === 'verify' ? verifyHelp : exportHelp);
     return 0;
   }
+  if (values.redis) return verifyRedis(values.redis, values['redis-prefix'] ?? process.env.TOLLGATE_REDIS_PREFIX ?? 'tollgate:', say, complain);
   const dir = join(values.data ?? './data', 'audit');
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
@@ -130,4 +142,11 @@ async function exportTo(dir: string, values: { since?: string; until?: string; f
   }
   if (chunk && !io.stdout.write(chunk)) await once(io.stdout, 'drain');
   return 0;
+}
+
+async function verifyRedis(url: string, prefix: string, say: (s: string) => void, complain: (s: string) => void): Promise<number> {
+  const lines = await verifyRedisFleet(url, prefix).catch((err: Error) => ({ ok: false, out: [] as string[], err: [`tollgate audit verify: ${err.message}`] }));
+  for (const l of lines.out) say(l);
+  for (const l of lines.err) complain(l);
+  return lines.ok ? 0 : 1;
 }

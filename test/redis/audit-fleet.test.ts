@@ -1,5 +1,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { auditCommand } from '../../src/audit/cli.js';
 import { AuditShipper } from '../../src/audit/shipper.js';
 import { InvalidCursorError, type AuditQuery } from '../../src/store/audit-store.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
@@ -45,6 +47,14 @@ describe.skipIf(!redisAvailable())('the fleet audit view (/v1/audit from Redis S
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
+  async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const sink = (f: (s: string) => void) => new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) });
+    const code = await auditCommand(argv, { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) });
+    return { code, out, err };
+  }
+
   async function all(q: AuditQuery): Promise<FleetAuditRecord[]> {
     const out: FleetAuditRecord[] = [];
     let cursor: string | undefined;
@@ -63,7 +73,7 @@ describe.skipIf(!redisAvailable())('the fleet audit view (/v1/audit from Redis S
     expect(new Set(got.map((r) => r.decision_id)).size).toBe(360);
     const times = got.map((r) => Date.parse(r.time));
     expect(times).toEqual([...times].sort((x, y) => y - x));
-    for (const r of got) expect(r.decision_id.startsWith(`${r.replica}-`)).toBe(true);
+    for (const r of got) expect(r.decision_id!.startsWith(`${r.replica}-`)).toBe(true);
   });
 
   it('applies the embedded store filters to the whole fleet', async () => {
@@ -112,6 +122,7 @@ describe.skipIf(!redisAvailable())('the fleet audit view (/v1/audit from Redis S
       ['b', 120],
       ['c', 120],
     ]);
+    expect(await cli(['verify', '--redis', redis.url, '--redis-prefix', 'fl:'])).toMatchObject({ code: 0, out: expect.stringMatching(/replica b: ok, 120 records, seq 1\.\.120/) });
     const day = (await check.zrange('{fl:audit:b}:days', 0, -1))[0]!;
     await check.xdel(`{fl:audit:b}:${day}`, '7-0');
     const broken = await verifyFleet(check, 'fl');
@@ -119,6 +130,10 @@ describe.skipIf(!redisAvailable())('the fleet audit view (/v1/audit from Redis S
     const b = broken.replicas.find((r) => r.replica === 'b')!;
     expect(b.broken).toMatchObject({ seq: 7, reason: 'seq_mismatch' });
     expect(broken.replicas.filter((r) => r.ok).map((r) => r.replica)).toEqual(['a', 'c']);
+    const run = await cli(['verify', '--redis', redis.url, '--redis-prefix', 'fl:']);
+    expect(run.code).toBe(1);
+    expect(run.err).toMatch(/replica b: BROKEN at \{fl:audit:b\}:\d{8} line \d+ \(seq 7\): seq mismatch/);
+    expect(run.out).toMatch(/replica c: ok/);
     check.disconnect();
   });
 
