@@ -5,3 +5,5 @@ import { parsePolicyUpdate } from '../policy/secrets.js';
 parentPort?.on('message', (job: { id: number; text: string; known: Map<string, string> }) => {
   parentPort!.postMessage({ id: job.id, result: parsePolicyUpdate(job.text, job.known) });
 });
+// Loaded (tsx and the parser compiled): the parent starts a job's clock only from here.
+parentPort?.postMessage({ ready: true });

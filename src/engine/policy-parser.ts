@@ -7,6 +7,8 @@ export interface PolicyParserOptions {
   timeoutMs?: number;
   /** Heap of the parse worker; a document that needs more is refused, the process is unaffected (default 256 MB). */
   maxHeapMb?: number;
+  /** Start the worker now rather than at the first parse (loading it takes about a second). Default true. */
+  eager?: boolean;
 }
 
 interface Job {
@@ -22,6 +24,7 @@ interface Job {
  */
 export class PolicyParser {
   private worker: Worker | undefined;
+  private workerReady = false;
   private readonly jobs: Job[] = [];
   private running: { id: number; job: Job; timer: NodeJS.Timeout } | undefined;
   private nextId = 1;
@@ -32,6 +35,7 @@ export class PolicyParser {
   constructor(opts: PolicyParserOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxHeapMb = opts.maxHeapMb ?? 256;
+    if (opts.eager ?? true) this.ensureWorker();
   }
 
   /** Parses within the limits and puts back secrets whose placeholders the text holds (`known`: fingerprint → secret). */
@@ -47,13 +51,15 @@ export class PolicyParser {
     this.closed = true;
     const w = this.worker;
     this.worker = undefined;
-    if (this.running) this.finish(refused('parseTimeoutMs', this.timeoutMs, 'the server is shutting down'));
+    if (this.running) this.finish({ ok: false, problems: [{ path: '(document)', message: 'not parsed: the server is shutting down' }] });
     for (const job of this.jobs.splice(0)) job.resolve(parsePolicyUpdate(job.text, job.known));
     if (w) await w.terminate();
   }
 
   private pump(): void {
     if (this.running || this.jobs.length === 0 || this.closed) return;
+    const worker = this.ensureWorker();
+    if (!this.workerReady) return; // the 'ready' message pumps again
     const job = this.jobs.shift()!;
     const id = this.nextId++;
     const timer = setTimeout(() => {
@@ -62,7 +68,7 @@ export class PolicyParser {
     }, this.timeoutMs);
     timer.unref();
     this.running = { id, job, timer };
-    this.ensureWorker().postMessage({ id, text: job.text, known: job.known });
+    worker.postMessage({ id, text: job.text, known: job.known });
   }
 
   private finish(result: ParseResult): void {
@@ -78,12 +84,22 @@ export class PolicyParser {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./policy-parse-worker.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
     worker.unref();
-    worker.on('message', (msg: { id: number; result: ParseResult }) => {
-      if (this.running?.id === msg.id) this.finish(msg.result);
+    this.workerReady = false;
+    worker.on('message', (msg: { ready?: true; id?: number; result?: ParseResult }) => {
+      if (this.worker !== worker) return;
+      if (msg.ready) {
+        this.workerReady = true;
+        this.pump();
+      } else if (this.running?.id === msg.id && msg.result) this.finish(msg.result);
     });
     worker.on('error', (err: Error & { code?: string }) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      if (!this.running) {
+        // Failed before it could take a job (it did not load): answer the queue in-thread rather than never.
+        for (const job of this.jobs.splice(0)) job.resolve({ ok: false, problems: [{ path: '(document)', message: `policy parser could not start: ${err.message}` }] });
+        return;
+      }
       const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
       this.finish(
         oom
@@ -94,6 +110,7 @@ export class PolicyParser {
     worker.on('exit', () => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      for (const job of this.running ? [] : this.jobs.splice(0)) job.resolve({ ok: false, problems: [{ path: '(document)', message: 'policy parser stopped before it could start' }] });
       this.finish({ ok: false, problems: [{ path: '(document)', message: 'policy parser stopped unexpectedly' }] });
     });
     this.worker = worker;
