@@ -7,7 +7,7 @@ export interface PolicyParserOptions {
   timeoutMs?: number;
   /** Heap of the parse worker; a document that needs more is refused, the process is unaffected (default 256 MB). */
   maxHeapMb?: number;
-  /** Start the worker now rather than at the first parse (loading it takes about a second). Default true. */
+  /** Start the worker now rather than at the first parse (loading takes about a second; the time limit starts after). Default false. */
   eager?: boolean;
 }
 
@@ -35,7 +35,7 @@ export class PolicyParser {
   constructor(opts: PolicyParserOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxHeapMb = opts.maxHeapMb ?? 256;
-    if (opts.eager ?? true) this.ensureWorker();
+    if (opts.eager) this.ensureWorker();
   }
 
   /** Parses within the limits and puts back secrets whose placeholders the text holds (`known`: fingerprint → secret). */
