@@ -128,14 +128,14 @@ describe.skipIf(skipReason !== undefined)('tollgate serve survives a policy file
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => (exited = code));
     try {
-      await eventually('tollgate serving', async () => ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200 ? true : undefined));
+      await eventually('tollgate serving', async () => ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200 ? true : undefined), 1200);
       small.fill();
       writeFileSync(policyFile, policyFor('two.example.com'));
       await eventually('the failed reload counted', async () => {
         if (exited !== undefined) throw new Error('exited');
         const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
         return /tollgate_background_errors_total\{task="policy-file-reload"\} [1-9]/.test(metrics) ? true : undefined;
-      });
+      }, 1200);
       expect(exited).toBeUndefined();
       expect((await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status).toBe(200);
       const envoy = new EnvoyExtAuthzDriver(grpcPort);
@@ -147,7 +147,7 @@ describe.skipIf(skipReason !== undefined)('tollgate serve survives a policy file
       small.free();
       rmSync(policyDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 150_000);
 });
 
 describe.skipIf(skipReason !== undefined)('inventory snapshots on a full disk', () => {
