@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { buildAdmin } from './admin/server.js';
+import { dashboardRoutes } from './admin/routes/dashboard.js';
+import { LiveActivity } from './dashboard/live.js';
 import { pinoDecisionSink, type DecisionSink } from './audit/decision-log.js';
 import { registerAuthz } from './authz/check-service.js';
 import { pinoScrubSink, type ScrubSink } from './audit/scrub-log.js';
@@ -42,6 +44,7 @@ import { loadCaBundle, loadCertPair, loadDownstream, watchDownstream, watchPemFi
 import { envoyTokenCheck } from './auth/envoy-token.js';
 import { XdsStatus } from './xds/status.js';
 import { openRedisState } from './store/redis/index.js';
+import { startAuditFleet } from './store/redis/audit-replication.js';
 
 export interface ServerOptions {
   logger?: Logger;
@@ -144,6 +147,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const inventoryStore = shared?.inventoryStore ?? embeddedInventory!;
   const inventory = new Inventory({ store: inventoryStore, onError: (err) => reportError('inventory-fold', err) });
   if (config.visibility) inventory.attach(events);
+  const live = new LiveActivity();
+  if (config.visibility) live.attach(events);
   const alerts = new AlertEngine(policies.current.alerts, { ...alertDeliveryHooks(metrics, log, abortableSleep), onError: (err) => reportError('alert-delivery', err), shared: shared?.alertState });
   if (config.visibility) alerts.attach(events);
   policies.subscribe((v) => alerts.reload(v.alerts));
@@ -174,6 +179,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
   }
   const fleet = shared?.attach(policies, xdsStatus);
+  // Each replica ships its local chain to Redis Streams; /v1/audit then answers for the fleet.
+  const auditFleet = shared ? await startAuditFleet({ conn: shared.conn, local: auditStore, log }) : undefined;
 
   const grpcPort = await new Promise<number>((resolve, reject) =>
     grpcServer.bindAsync(config.grpcAddress, grpcTls?.credentials ?? grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
@@ -181,7 +188,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => shared.problems() : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditStore, auditNow), (a) => inventoryRoutes(a, inventory)] });
+  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => [...shared.problems(), ...(auditFleet?.problems() ?? [])] : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditFleet?.view ?? auditStore, auditNow), (a) => inventoryRoutes(a, inventory), (a) => dashboardRoutes(a, { policies, inventory, live })] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   const metricsServer = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics.registry) : undefined;
@@ -218,6 +225,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       });
       await events.flush();
       await recorder.close();
+      await auditFleet?.close();
       await auditStore.close();
       await inventoryStore.close();
       await alerts.close();

@@ -7,7 +7,9 @@ const OPEN_PATHS = new Set(['/healthz', '/readyz']);
 export function requireBearerToken(app: FastifyInstance, token: string): void {
   const expected = createHash('sha256').update(token).digest();
   app.addHook('onRequest', async (req, reply) => {
-    if (OPEN_PATHS.has(req.url.split('?')[0] ?? '')) return;
+    const path = req.url.split('?')[0] ?? '';
+    // The dashboard's static files hold no data; its API calls carry the token (src/admin/ui.ts).
+    if (OPEN_PATHS.has(path) || path === '/ui' || path.startsWith('/ui/')) return;
     const header = req.headers.authorization ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7) : '';
     // Hash both sides so the comparison is constant-time regardless of length.

@@ -8,6 +8,7 @@ import { decideRoutes } from './routes/decide.js';
 import { DnsGuard } from '../authz/dns-guard.js';
 import { healthRoutes } from './routes/health.js';
 import { policyRoutes } from './routes/policy.js';
+import { uiRoutes } from './ui.js';
 
 export interface AdminDeps {
   policies: PolicyManager;
@@ -41,6 +42,7 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   healthRoutes(app, deps.metrics, deps.ready, deps.storage, deps.degraded);
   policyRoutes(app, deps.policies, deps.metrics);
   decideRoutes(app, deps.policies, deps.dns ?? new DnsGuard());
+  uiRoutes(app);
   for (const add of deps.extraRoutes ?? []) add(app);
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
