@@ -229,3 +229,51 @@ async function infoField(port: number, section: string, field: string): Promise<
     sock.on('error', () => finish(undefined));
   });
 }
+
+export interface RedisClusterSetup {
+  /** `redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>` */
+  url: string;
+  nodes: RedisProcess[];
+  stop(): Promise<void>;
+}
+
+/** Three masters, slots split by `redis-cli --cluster create` (no replicas); waits for cluster_state:ok. */
+export async function startRedisCluster(): Promise<RedisClusterSetup> {
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'] }));
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe', timeout: 20_000 });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr.toString()}${create.stdout.toString()}`);
+    for (const n of nodes) await waitFor(async () => (await infoClusterState(n.port)) === 'ok', `cluster_state:ok on ${n.port}`, 20_000);
+  } catch (err) {
+    for (const n of nodes) await n.stop();
+    throw err;
+  }
+  return {
+    url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
+    nodes,
+    async stop() {
+      for (const n of nodes) await n.stop();
+    },
+  };
+}
+
+async function infoClusterState(port: number): Promise<string | undefined> {
+  return new Promise((done) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    let buf = '';
+    const timer = setTimeout(() => finish(undefined), 1000);
+    function finish(v: string | undefined) {
+      clearTimeout(timer);
+      sock.destroy();
+      done(v);
+    }
+    sock.on('connect', () => sock.write('CLUSTER INFO\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString('utf8');
+      const m = /cluster_state:(\w+)/.exec(buf);
+      if (m) finish(m[1]);
+    });
+    sock.on('error', () => finish(undefined));
+  });
+}

@@ -181,8 +181,11 @@ export class RedisInventoryStore implements InventoryStore {
       this.pending.set(t, new Map());
     }
     const k = this.conn.keys;
-    const pipe = this.conn.client.pipeline();
+    // One pipeline per table: a table's keys share a hash tag, so on a Cluster each pipeline goes to one node.
+    const runs: Array<Promise<Array<[Error | null, unknown]> | null>> = [];
     for (const [table, map] of taken) {
+      if (map.size === 0) continue;
+      const pipe = this.conn.client.pipeline();
       const max = this.opts.maxRecords?.[table] ?? DEFAULT_MAX_RECORDS[table];
       const recPrefix = k.inventoryRecord(table, '');
       for (const [key, p] of map) {
@@ -192,21 +195,20 @@ export class RedisInventoryStore implements InventoryStore {
         if (p.first < p.last) pipe.eval(APPLY_SCRIPT, 4, ...keys, key, p.first, '{}', ...args);
         pipe.eval(APPLY_SCRIPT, 4, ...keys, key, p.last, encode(p), ...args);
       }
+      runs.push(pipe.exec());
     }
-    let results: Array<[Error | null, unknown]> | null;
-    try {
-      results = await pipe.exec();
-    } catch (err) {
-      this.restore(taken);
-      throw err;
-    }
-    const failed = (results ?? []).find(([e]) => e);
-    // A script either ran whole or not at all; re-applying some of a failed pipeline would double count, so only a connection failure (nothing ran) is retried.
-    if (failed && results?.every(([e]) => e)) {
-      this.restore(taken);
-      throw failed[0];
-    }
-    if (failed) throw failed[0];
+    const settled = await Promise.allSettled(runs);
+    const tables = [...taken.keys()].filter((t) => taken.get(t)!.size > 0);
+    let firstError: unknown;
+    settled.forEach((r, i) => {
+      const table = tables[i]!;
+      // A script either ran whole or not at all; a table whose every script failed (connection lost) is retried, a partial one is not (it would double count).
+      const results = r.status === 'fulfilled' ? (r.value ?? []) : undefined;
+      const failed = results ? results.find(([e]) => e)?.[0] : r.status === 'rejected' ? r.reason : undefined;
+      if (!results || (results.length > 0 && results.every(([e]) => e))) this.restore(new Map([[table, taken.get(table)!]]));
+      firstError ??= failed;
+    });
+    if (firstError) throw firstError;
   }
 
   private restore(taken: Map<InventoryTable, Map<string, Pending>>): void {
