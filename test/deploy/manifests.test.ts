@@ -12,11 +12,6 @@ import { hasModel, modelProblems, unknownFieldProblems } from './support/models.
 
 const KUSTOMIZATIONS = ['base', 'overlays/own-gateway', 'overlays/istio', 'overlays/envoy-gateway', 'overlays/redis', 'workload-egress'];
 
-/** Names other than Tollgate's own config that the manifests set on purpose. */
-const DOCUMENTED_FUTURE_ENV = new Set(['TOLLGATE_REDIS_URL']);
-/** Set by issue 11 part B (provider mode, gRPC TLS, metrics address), developed alongside these manifests. */
-const PART_B_ENV = new Set(['TOLLGATE_XDS', 'TOLLGATE_GRPC_TLS_CERT', 'TOLLGATE_GRPC_TLS_KEY', 'TOLLGATE_GRPC_CLIENT_CA', 'TOLLGATE_METRICS_ADDRESS']);
-
 const rendered = new Map<string, Rendered[]>();
 for (const k of KUSTOMIZATIONS) rendered.set(k, renderKustomization(join(DEPLOY_DIR, k)));
 
@@ -119,8 +114,8 @@ describe('deploy/ manifests agree with Tollgate', () => {
     }
   });
 
-  it('every TOLLGATE_* variable the manifests set is one Tollgate reads, the policy references or the README documents', () => {
-    const known = new Set([...envNamesInSources(), ...DOCUMENTED_FUTURE_ENV, ...PART_B_ENV]);
+  it('every TOLLGATE_* variable the manifests set is one Tollgate reads or the policy references', () => {
+    const known = envNamesInSources();
     const policy = parse(find('base', 'ConfigMap', 'tollgate-policy').data['policy.yaml']) as unknown;
     for (const name of policyEnvRefs(policy)) known.add(name);
     for (const k of KUSTOMIZATIONS) {

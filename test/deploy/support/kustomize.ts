@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
-export type Manifest = Record<string, any>;
+export type Manifest = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- Kubernetes objects of many kinds, read field by field in tests
 
 /** Where a rendered object came from, for failure messages. */
 export interface Rendered {

@@ -21,8 +21,7 @@ export function structuralToJsonSchema(schema: Schema, root = true): Schema {
     if (key === 'properties') {
       out.properties = Object.fromEntries(
         Object.entries(value as Record<string, Schema>).map(([name, s]) =>
-          // The API server checks ObjectMeta itself; the CRD schema only says `type: object` for it.
-          [name, root && name === 'metadata' ? { type: 'object' } : structuralToJsonSchema(s, false)],
+          [name, structuralToJsonSchema(s, false)],
         ),
       );
     } else if (key === 'items' || key === 'additionalProperties' || key === 'not') {
@@ -37,6 +36,10 @@ export function structuralToJsonSchema(schema: Schema, root = true): Schema {
   if (schema['x-kubernetes-int-or-string'] === true) {
     delete out.type;
     out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  }
+  if (root) {
+    // Every object has these, whether or not the CRD's schema lists them; the API server checks ObjectMeta itself.
+    out.properties = { ...(out.properties as Schema), apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' } };
   }
   const isObject = schema.type === 'object' || schema.properties !== undefined;
   if (isObject && schema['x-kubernetes-preserve-unknown-fields'] !== true && schema.additionalProperties === undefined) out.additionalProperties = false;
