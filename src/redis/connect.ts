@@ -187,6 +187,9 @@ export class RedisKeys {
 /** Resolves once the client is ready; rejects after `timeoutMs` with where it tried (no credentials). */
 export async function connectRedis(client: RedisClient, where: string, timeoutMs = 10_000): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let lastError: string | undefined;
+  const onError = (err: Error) => (lastError = err.message);
+  client.on('error', onError);
   try {
     await Promise.race([
       client.connect(),
@@ -196,8 +199,9 @@ export async function connectRedis(client: RedisClient, where: string, timeoutMs
     ]);
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot connect to Redis at ${where}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot connect to Redis at ${where}: ${lastError ?? (err as Error).message}`, { cause: err });
   } finally {
     clearTimeout(timer);
+    client.off('error', onError);
   }
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeTarget, parseRedisUrl, RedisKeys } from '../../src/redis/connect.js';
 import { loadConfig } from '../../src/config/config.js';
+import { RedisConnection } from '../../src/redis/connection.js';
+import { freePort } from '../support/redis.js';
 
 describe('TOLLGATE_REDIS_URL forms', () => {
   it('redis:// and rediss:// select one server, with a database and credentials', () => {
@@ -51,5 +53,11 @@ describe('TOLLGATE_REDIS_URL forms', () => {
     const c = loadConfig({}, { TOLLGATE_REDIS_URL: 'redis://127.0.0.1:6379', TOLLGATE_REDIS_PREFIX: 'acme:', TOLLGATE_REPLICA_ID: 'tg-0' });
     expect([c.redisUrl, c.redisPrefix, c.replicaId]).toEqual(['redis://127.0.0.1:6379', 'acme:', 'tg-0']);
     expect(loadConfig({}, {}).replicaId).toMatch(/-\d+$/);
+  });
+
+  it('a Redis that cannot be reached at start-up is an error naming the address and the cause', async () => {
+    const port = await freePort();
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    await expect(RedisConnection.open({ url: `redis://user:hunter2@127.0.0.1:${port}`, replicaId: 't', log })).rejects.toThrow(new RegExp(`cannot connect to Redis at redis://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`));
   });
 });
