@@ -210,6 +210,23 @@ describe('tollgate provider envoy-gateway', () => {
   });
 });
 
+describe('the trust-domain mapping the README documents', () => {
+  it("an Istio workload's SPIFFE ID selects the identity whose spiffe: pattern names its namespace", async () => {
+    const file = join(dir, 'configmap-policy.yaml');
+    writeFileSync(file, basePolicy);
+    const secret = readYamlDocuments(join(DEPLOY_DIR, 'base/secret.yaml'))[0]!.stringData as Record<string, string>;
+    const env = { ...process.env, ...secret };
+    const decide = async (principal: string) => {
+      const out = await tollgate(['decide', '--policy', file, '--principal', principal, '--host', 'api.stripe.com', '--method', 'POST', '--path', '/v1/charges/ch_1', '--json'], env);
+      expect(out.stderr).toBe('');
+      return JSON.parse(out.stdout) as { identity: string; verdict: string };
+    };
+    expect(await decide('spiffe://cluster.local/ns/billing/sa/web')).toMatchObject({ identity: 'billing', verdict: 'allow' });
+    expect(await decide('spiffe://cluster.local/ns/marketing/sa/web')).toMatchObject({ identity: 'unknown', verdict: 'report_deny' });
+    expect(await decide('spiffe://other.example/ns/billing/sa/web')).toMatchObject({ identity: 'unknown' });
+  });
+});
+
 describe('tollgate provider on bad input', () => {
   it('a service that is not host:port is refused with the expected form', async () => {
     const out = await tollgate(['provider', 'istio', '--policy', policyFile, '--service', 'tollgate']);
