@@ -16,6 +16,9 @@ export interface DecisionRecord {
   reason: string;
   latency_us: number;
   policy_version: number;
+  /** W3C trace context of the request (`traceparent`), validated hex only: joins the decision to its trace. */
+  trace_id?: string;
+  span_id?: string;
 }
 
 export interface DecisionSink {

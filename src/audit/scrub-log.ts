@@ -15,6 +15,9 @@ export interface ScrubRecord {
   bytes_scanned: number;
   body_mode: string;
   note?: string;
+  /** W3C trace context of the request (`traceparent`), validated hex only. */
+  trace_id?: string;
+  span_id?: string;
 }
 
 export interface ScrubSink {

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { DecisionSink } from '../audit/decision-log.js';
 import type { PolicyVersion } from '../engine/policy-version.js';
 import { decide, denyResolvedAddress } from '../policy/decide.js';
+import { storedMethod } from '../scrub/path.js';
 import type { CompiledPolicy } from '../policy/compile.js';
 import type { DecideInput, Decision } from '../policy/decision.js';
 import type { CheckFacts } from './check-request.js';
 import { pathForAudit } from './check-request.js';
 import type { DnsGuard } from './dns-guard.js';
+import { traceContext } from '../trace/traceparent.js';
 
 export interface Authorization {
   decisionId: string;
@@ -52,7 +54,7 @@ export async function authorize(
     identity: who.name,
     identity_source: who.source,
     destination: decision.destination,
-    method: facts.method,
+    method: storedMethod(facts.method),
     path: pathForAudit(facts.path),
     verdict: decision.verdict,
     mode: decision.mode,
@@ -60,6 +62,7 @@ export async function authorize(
     reason: decision.reason,
     latency_us: Number((process.hrtime.bigint() - startedNs) / 1000n),
     policy_version: version.version,
+    ...traceContext(facts.headers.traceparent),
   });
   return { decisionId, identity: who.name, identitySource: who.source, decision };
 }

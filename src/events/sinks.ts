@@ -6,7 +6,16 @@ import type { DecisionEvent, EventBase, ScrubEvent } from './types.js';
 
 /** The fields every event shares, from either audit record (the raw path becomes a template). */
 function base(r: DecisionRecord | ScrubRecord): EventBase {
-  return { time: r.time, request_id: r.request_id, decision_id: r.decision_id, identity: r.identity, destination: r.destination, method: r.method, path_template: pathTemplate(r.path) };
+  return {
+    time: r.time,
+    request_id: r.request_id,
+    decision_id: r.decision_id,
+    identity: r.identity,
+    destination: r.destination,
+    method: r.method,
+    path_template: pathTemplate(r.path),
+    ...(r.trace_id ? { trace_id: r.trace_id, span_id: r.span_id } : {}),
+  };
 }
 
 export function decisionEvent(r: DecisionRecord): DecisionEvent {

@@ -12,6 +12,9 @@ export interface EventBase {
   method: string;
   /** Path with ids and numbers collapsed (`/v1/customers/{id}`), never the query. */
   path_template: string;
+  /** W3C trace context (`traceparent`) of the request, validated hex only: joins the record to its trace. */
+  trace_id?: string;
+  span_id?: string;
 }
 
 export interface DecisionEvent extends EventBase {

@@ -6,8 +6,10 @@ import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scru
 import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
+import { traceContext, type TraceContext } from '../trace/traceparent.js';
 import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
 import { decisionFromMetadata, peerFromAttributes } from './metadata.js';
+import { storedMethod } from '../scrub/path.js';
 
 export class ProtocolError extends Error {}
 
@@ -47,6 +49,7 @@ export class RequestProcessor {
   private path = '';
   private decisionId: string | undefined;
   private requestId: string | undefined;
+  private trace: TraceContext | undefined;
   private contentType: string | undefined;
   private actions!: ActionMap;
   private stream: BodyStream | undefined;
@@ -87,7 +90,8 @@ export class RequestProcessor {
     this.identity = decision.identity ?? this.version.identities.resolvePeer(peerFromAttributes(req.attributes)).name;
     this.decisionId = decision.decisionId;
     this.requestId = storedRequestId(get('x-request-id'));
-    this.method = get(':method') ?? '';
+    this.trace = traceContext(get('traceparent'));
+    this.method = storedMethod(get(':method') ?? '');
     const rawPath = get(':path') ?? '';
     this.path = redactPath(rawPath);
     this.contentType = get('content-type');
@@ -208,6 +212,7 @@ export class RequestProcessor {
       bytes_scanned: this.bytesScanned,
       body_mode: this.bodyMode,
       ...(note ? { note } : {}),
+      ...this.trace,
     };
   }
 
