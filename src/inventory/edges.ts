@@ -1,6 +1,6 @@
 import type { AccessEvent, DecisionEvent } from '../events/types.js';
 import type { InventoryRecord } from '../store/inventory-store.js';
-import { storedTemplate } from '../scrub/path.js';
+import { storedMethod, storedTemplate } from '../scrub/path.js';
 import type { DeltaBatch } from './delta-batch.js';
 import { splitDestination } from './destination.js';
 
@@ -22,10 +22,6 @@ export function edgeKey(e: EdgeKey): string {
   return JSON.stringify([e.identity, e.destination, storedMethod(e.method), storedTemplate(e.path_template)]);
 }
 
-/** Methods are short upper-case words; anything else (a client can send any token) is not kept. */
-function storedMethod(method: string): string {
-  return /^[A-Z]{1,12}$/.test(method) ? method : 'OTHER';
-}
 
 export function parseEdgeKey(key: string): EdgeKey {
   const [identity, destination, method, path_template] = JSON.parse(key) as string[];

@@ -150,3 +150,8 @@ export function redactText(text: string): string {
   }
   return out + text.slice(pos);
 }
+
+/** HTTP methods are short upper-case words; anything else (a client can send any token as a method) is not kept. */
+export function storedMethod(method: string): string {
+  return /^[A-Z]{1,12}$/.test(method) ? method : 'OTHER';
+}

@@ -132,6 +132,12 @@ describe('ext_authz Check over real gRPC, driven as Envoy sends it', () => {
     expect(JSON.parse(res.denied_response?.body ?? '{}').reason).toContain('could not be decoded');
   });
 
+  it('a method that is not a method word is recorded as OTHER, so a token sent as :method is never stored', async () => {
+    const before = server.decisions.length;
+    await envoy.check({ method: 'AKIAIOSFODNN7QWERTYU', authority: 'registry.npmjs.org', path: '/' });
+    expect(server.decisions.slice(before).map((d) => d.method)).toEqual(['OTHER']);
+  });
+
   it('a request without attributes is denied with a clear reason, not an error', async () => {
     const res = await envoy.checkRaw({});
     expect(res.status?.code).toBe(7);
