@@ -12,8 +12,6 @@ return 0
 export interface RedisAlertStateOptions {
   /** Records kept in the fleet's history and dead-letter lists (default 10,000 each). */
   historyLimit?: number;
-  /** Most pairs per learning set (default 500,000, like a replica's own memory). */
-  maxSeen?: number;
   flushMs?: number;
   onError?: (err: unknown) => void;
 }

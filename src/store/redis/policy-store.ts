@@ -37,12 +37,18 @@ export class RedisPolicyStore implements PolicyStore {
     if (Number(message) > (this.lastKnown?.version ?? 0)) this.notify();
   };
 
+  private readonly onSubscriberReady = () => {
+    if (this.conn.up) void this.reconcile().catch((err: unknown) => this.opts.onError?.('redis-policy-resubscribe', err));
+  };
+
   private constructor(
     private readonly conn: RedisConnection,
     private readonly opts: RedisPolicyStoreOptions,
   ) {
     this.path = `${conn.where} ${conn.keys.policyDoc}`;
     conn.sub.on('message', this.onMessage);
+    // Notices sent while the subscription was down are gone: compare versions once it is back.
+    conn.sub.on('ready', this.onSubscriberReady);
     this.offReconnect = conn.onReconnect(() => void this.reconcile().catch((err: unknown) => opts.onError?.('redis-policy-reconnect', err)));
     this.timer = setInterval(() => {
       if (conn.up) void this.reconcile().catch((err: unknown) => opts.onError?.('redis-policy-reconcile', err));
@@ -99,6 +105,7 @@ export class RedisPolicyStore implements PolicyStore {
     clearInterval(this.timer);
     this.offReconnect();
     this.conn.sub.off('message', this.onMessage);
+    this.conn.sub.off('ready', this.onSubscriberReady);
     this.watchers.clear();
   }
 
