@@ -17,7 +17,7 @@ export interface LiveSummary {
   seq: number;
   /** Counted since this process started. */
   totals: LiveTotals;
-  /** Requests per minute over the last minute. */
+  /** Counts over the last 60 s (the previous minute pro rata). */
   last_minute: LiveTotals;
 }
 
@@ -76,10 +76,11 @@ export class LiveActivity {
   summary(): LiveSummary {
     const t = this.now();
     this.roll(t);
-    // A full previous minute is a steadier rate than a partial current one.
-    const fraction = (t - this.minuteStart) / BUCKET_MS;
-    const last = fraction > 0.5 ? this.minute : this.previousMinute;
-    return { time: new Date(t).toISOString(), seq: this.seq, totals: { ...this.totals }, last_minute: { ...last } };
+    // Sliding 60 s: this minute so far plus the part of the previous minute still inside the window.
+    const rest = 1 - (t - this.minuteStart) / BUCKET_MS;
+    const last = zero();
+    for (const k of Object.keys(last) as Array<keyof LiveTotals>) last[k] = this.minute[k] + Math.round(this.previousMinute[k] * rest);
+    return { time: new Date(t).toISOString(), seq: this.seq, totals: { ...this.totals }, last_minute: last };
   }
 
   /** Requests per minute for each destination, oldest first, ending with the current minute. */

@@ -46,12 +46,23 @@ let context: BrowserContext;
 const problems: string[] = [];
 let deniedDecisionId = '';
 
-const send = (source: string, method: string, authority: string, path: string, body?: object): Promise<GatewayResult> =>
-  gateway.send({ method, authority, path, sourceAddress: source, headers: body ? [['content-type', 'application/json']] : [], body: body ? [JSON.stringify(body)] : undefined });
+const accessLogs: Array<Record<string, unknown>> = [];
+
+/** One request through the gateway; its access log entry gets upstream timings (Envoy fills them from the upstream) and is delivered later. */
+async function send(source: string, method: string, authority: string, path: string, body?: object): Promise<GatewayResult> {
+  const r = await gateway.send({ method, authority, path, sourceAddress: source, headers: body ? [['content-type', 'application/json']] : [], body: body ? [JSON.stringify(body)] : undefined });
+  const entry = r.accessLog.entry as { common_properties: Record<string, unknown> } | undefined;
+  if (entry && r.kind === 'upstream') {
+    const latencyMs = 20 + accessLogs.length * 10;
+    entry.common_properties.time_to_last_upstream_tx_byte = { seconds: '0', nanos: 1_000_000 };
+    entry.common_properties.time_to_first_upstream_rx_byte = { seconds: '0', nanos: (1 + latencyMs) * 1_000_000 };
+  }
+  if (entry) accessLogs.push(entry);
+  return r;
+}
 
 async function signedIn(hash = ''): Promise<Page> {
   const page = await context.newPage();
-  problems.push(...[]);
   const seen = watchPage(page);
   page.on('close', () => problems.push(...seen));
   await page.goto(`http://127.0.0.1:${server.adminPort}/ui/${hash}`);
@@ -88,6 +99,8 @@ run('dashboard in a real browser', () => {
     await send(BILLING, 'GET', 'evil.example.com', '/exfil');
     expect((await send(LEGACY, 'GET', 'files.example.org', '/export.csv')).kind).toBe('upstream');
     await send(LEGACY, 'GET', 's3.amazonaws.com', '/bucket/key');
+    await gateway.deliverAccessLogs(accessLogs);
+    await new Promise((r) => setTimeout(r, 100));
     await server.events.flush();
     browser = await launch();
     context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -145,6 +158,8 @@ run('dashboard in a real browser', () => {
     expect(text).toContain('/v1/charges/');
     expect(text).toMatch(/First seen \d{4}-\d\d-\d\d/);
     expect(text).toContain('3 requests');
+    expect(text).toContain('2xx × 3');
+    expect(text).toMatch(/\b\d+(\.\d+)? ms/);
     await screenshot(page, 'map');
 
     // Search narrows the map to matching edges.
@@ -194,9 +209,12 @@ run('dashboard in a real browser', () => {
     await page.getByLabel('Decision id').fill(deniedDecisionId);
     await page.getByRole('button', { name: 'Search' }).click();
     const rows = page.getByTestId('audit-table').locator('tbody tr');
-    await expect.poll(() => rows.count()).toBe(1);
-    expect(await rows.first().getAttribute('data-decision-id')).toBe(deniedDecisionId);
-    expect(await rows.first().textContent()).toContain('evil.example.com');
+    // The decision and its access log entry share the decision id; nothing else matches.
+    await expect.poll(() => rows.count()).toBe(2);
+    for (const r of await rows.all()) expect(await r.getAttribute('data-decision-id')).toBe(deniedDecisionId);
+    const decision = rows.filter({ hasText: 'default-deny' });
+    expect(await decision.textContent()).toContain('evil.example.com');
+    expect(await decision.textContent()).toContain('denied');
     expect(await page.getByTestId('chain-status').textContent()).toContain('intact');
     await screenshot(page, 'audit');
     await page.close();
