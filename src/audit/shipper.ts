@@ -22,7 +22,7 @@ export interface AuditShipperOptions {
   /** Records per script call (default 500) and its size bound (default 1 MiB). */
   batchRecords?: number;
   batchBytes?: number;
-  /** Script calls sent in one pipeline (default 8). */
+  /** Script calls in flight at once (default 8): each is sent as soon as its batch is read. */
   pipelineBatches?: number;
   /** How often to look for new local records while idle (default 100 ms). */
   pollMs?: number;
@@ -65,7 +65,7 @@ interface LocalCursor {
 }
 
 type ShipReply = [string, string?, string?, string?];
-type ShipCommand = (numKeys: number, ...args: Array<string | number>) => Promise<ShipReply>;
+type ShipCommand = (...args: Array<string | number>) => Promise<ShipReply>;
 
 class ShipRefused extends Error {
   constructor(
@@ -231,7 +231,10 @@ export class AuditShipper {
     const durable = this.opts.local.stats().last_seq;
     if (this.reader.position > durable) return 0;
     const low = (await this.reader.lowestSeq()) ?? this.shipped + 1;
+    // Each batch is sent as soon as it is read, so Redis runs one while the next is read (several in flight).
     const batches: LocalBatch[] = [];
+    const replies: Array<Promise<[Error | null, ShipReply | undefined]>> = [];
+    let prev = this.shipped;
     for (let i = 0; i < this.o.pipelineBatches; i++) {
       const b = await this.reader.read(durable, this.o.batchRecords, this.o.batchBytes);
       for (const g of b.gaps) {
@@ -240,21 +243,15 @@ export class AuditShipper {
       }
       if (b.records.length === 0) break;
       batches.push(b);
-    }
-    if (batches.length === 0) return 0;
-    const pipe = this.opts.redis.pipeline();
-    let prev = this.shipped;
-    const modes: Array<'init' | 'next'> = [];
-    for (const b of batches) {
-      const args = this.batchArgs(b, prev, low, modes.length === 0 ? this.mode : 'next');
-      modes.push(modes.length === 0 ? this.mode : 'next');
-      (pipe as unknown as { tollgateAuditShip: (...a: Array<string | number>) => void }).tollgateAuditShip(...args);
+      const args = this.batchArgs(b, prev, low, i === 0 ? this.mode : 'next');
+      replies.push(this.ship(...args).then((r) => [null, r] as [null, ShipReply], (err: Error) => [err, undefined] as [Error, undefined]));
       prev = b.records.at(-1)!.seq;
     }
-    const replies = (await pipe.exec()) ?? [];
+    if (batches.length === 0) return 0;
+    const settled = await Promise.all(replies);
     let sent = 0;
     for (const [i, b] of batches.entries()) {
-      const [err, reply] = replies[i] ?? [new Error('no reply')];
+      const [err, reply] = settled[i]!;
       if (err) {
         this.synced = false;
         throw err;
