@@ -9,7 +9,12 @@ export interface AuditStatus extends AuditStoreStatus {
   /** Why the log needs attention (failing appends, quarantined or damaged segments); empty when all is well. */
   problems: string[];
   recorder: AuditRecorderStats;
+  /** How long ago the oldest decision not yet durable was made (0 when none waits): the loss window a crash would have now. */
+  durability_lag_ms: number;
 }
+
+/** Past this, a crash would lose more than the README's promise; reported as a problem. */
+export const DURABILITY_PROMISE_MS = 1000;
 
 export interface AuditStatusSources {
   store: { status(): AuditStoreStatus };
@@ -24,8 +29,10 @@ export function auditStatus({ store, recorder }: AuditStatusSources): AuditStatu
   if (!writing) problems.push(`audit appends failing since ${s.failing_since ?? new Date(r.failingSince ?? Date.now()).toISOString()}: ${s.last_error ?? r.lastError ?? 'unknown error'}; ${r.queued} records wait in memory`);
   for (const q of s.quarantined) problems.push(`quarantined segment ${q.segment} (was ${q.original}): line ${q.line}, ${q.reason.replaceAll('_', ' ')}`);
   for (const d of s.damaged) problems.push(`damaged sealed segment ${d.segment}: line ${d.line}, ${d.reason.replaceAll('_', ' ')}`);
+  const lag = r.oldestPending ? Math.max(0, Date.now() - Date.parse(r.oldestPending)) : 0;
+  if (writing && lag > DURABILITY_PROMISE_MS) problems.push(`audit records wait ${lag} ms to become durable (promise: ${DURABILITY_PROMISE_MS} ms); the disk is slow`);
   if (r.dropped > 0) problems.push(`${r.dropped} audit records dropped since start (queue full or unwritable)`);
-  return { ...s, writing, problems, recorder: r };
+  return { ...s, writing, problems, recorder: r, durability_lag_ms: Number.isFinite(lag) ? lag : 0 };
 }
 
 /** Audit-log metrics read from the status at scrape time, so they cannot drift from `/v1/audit/status`. */
@@ -54,5 +61,6 @@ export function registerAuditMetrics(registry: Registry, status: () => AuditStat
   counter('tollgate_audit_records_truncated_total', 'Audit records over the 64 KiB cap stored cut down (marked truncated, dropped elements counted)', (s) => s.records_truncated);
   counter('tollgate_audit_records_stubbed_total', 'Audit events that could not be serialized, stored as a stub naming why', (s) => s.records_stubbed);
   gauge('tollgate_audit_queued_records', 'Audit records accepted but not yet durable because appends fail (lost on kill -9 or power loss)', (s) => s.recorder.queued);
+  gauge('tollgate_audit_durability_lag_seconds', 'Age of the oldest decision handed to the audit log and not yet fsynced (what a crash now would lose)', (s) => s.durability_lag_ms / 1000);
   gauge('tollgate_audit_writing', '1 while audit appends succeed, 0 while they fail', (s) => (s.writing ? 1 : 0));
 }

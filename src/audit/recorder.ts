@@ -27,6 +27,8 @@ export interface AuditRecorderStats {
   poisoned: number;
   /** The last append failed and its records wait for a retry. */
   failing: boolean;
+  /** `time` of the oldest event handed to the recorder and not yet durable (being appended or queued). */
+  oldestPending?: string;
   failingSince?: number;
   lastError?: string;
 }
@@ -51,6 +53,7 @@ export class AuditRecorder {
   private attempt = 0;
   /** How many batches at the head of the queue are halves of a split and must be appended alone. */
   private solo = 0;
+  private inflight: readonly EgressEvent[] | undefined;
   private closing = false;
   private unsubscribe: (() => void) | undefined;
   private readonly counters: AuditRecorderStats = { appended: 0, queued: 0, dropped: 0, failures: 0, poisoned: 0, failing: false };
@@ -86,7 +89,8 @@ export class AuditRecorder {
   }
 
   stats(): AuditRecorderStats {
-    return { ...this.counters, queued: this.queued };
+    const oldest = this.inflight?.[0]?.time ?? this.queue[0]?.[0]?.time;
+    return { ...this.counters, queued: this.queued, ...(oldest ? { oldestPending: oldest } : {}) };
   }
 
   /** Unsubscribes and tries once more to write what is queued; what still fails is counted as dropped and reported. */
@@ -123,9 +127,11 @@ export class AuditRecorder {
       const take = solo ? this.queue.splice(0, 1) : this.queue.splice(0);
       if (solo) this.solo--;
       const events = take.length === 1 ? take[0]! : take.flat();
+      this.inflight = events;
       try {
         await this.store.append(events);
       } catch (err) {
+        this.inflight = undefined;
         this.counters.failures++;
         this.counters.lastError = (err as Error).message;
         if (!isIoError(err) && !this.closing) {
@@ -140,6 +146,7 @@ export class AuditRecorder {
         this.scheduleRetry();
         return;
       }
+      this.inflight = undefined;
       this.queued -= events.length;
       this.counters.appended += events.length;
       this.attempt = 0;

@@ -20,7 +20,7 @@ export function compileAuditFilter(q: AuditQuery): AuditPredicate {
     }
   }
   if (q.verdict !== undefined) checks.push((r) => r.kind === 'decision' && r.verdict === q.verdict);
-  if (q.finding_type !== undefined) checks.push((r) => r.kind === 'scrub' && r.findings.some((f) => f.type === q.finding_type));
+  if (q.finding_type !== undefined) checks.push((r) => r.kind === 'scrub' && (r.findings ?? []).some((f) => f.type === q.finding_type));
   if (checks.length === 0) return () => true;
   return (r) => {
     for (const c of checks) if (!c(r)) return false;
