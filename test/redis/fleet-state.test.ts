@@ -4,7 +4,7 @@ import { XdsSotwDriver } from '../drivers/xds-sotw-driver.js';
 import { TYPE_URL } from '../../src/xds/types.js';
 import { WebhookReceiver } from '../alerts/support/receiver.js';
 import { redisAvailable, startRedis, type RedisProcess } from '../support/redis.js';
-import { eventually, startReplica, type Replica } from './replicas.js';
+import { eventually, putPolicy, startReplica, type Replica } from './replicas.js';
 
 const policy = (hook: string) => `version: 1
 identities:
@@ -50,7 +50,7 @@ describe.skipIf(!redisAvailable())('replicas share inventory, alerts and the xDS
   afterAll(async () => {
     envoyA?.close();
     envoyB?.close();
-    await b?.stop();
+    await b?.stop().catch(() => undefined); // the last test stops it already
     await a?.stop();
     await hook?.stop();
     await redis?.stop();
@@ -113,5 +113,20 @@ describe.skipIf(!redisAvailable())('replicas share inventory, alerts and the xDS
       gw1.close();
       gw2.close();
     }
+  });
+
+  it('a replica that stops drops out of the fleet view, and the others carry on deciding and writing', async () => {
+    const gw3 = new XdsSotwDriver({ address: `127.0.0.1:${b.grpcPort}`, node: { id: 'gw-3', cluster: 'egress' } });
+    gw3.connect();
+    await gw3.waitFor((d) => d.holds(TYPE_URL.route).has('egress_http'), 'gw-3 sync');
+    const nodes = async () => ((await (await a.admin('/v1/xds/nodes')).json()) as { nodes: Array<{ nodeId: string }> }).nodes.map((n) => n.nodeId);
+    await eventually(async () => (await nodes()).includes('gw-3'), 'A to list gw-3');
+    gw3.close();
+    envoyB.close();
+    await b.stop();
+    await eventually(async () => !(await nodes()).includes('gw-3'), 'gw-3 gone with its replica');
+    expect((await envoyA.check({ method: 'GET', authority: 'api.one.example', path: '/', sourceAddress: '10.0.5.7' })).allowed).toBe(true);
+    expect((await putPolicy(a, policy(hook.url).replace('api.two.example', 'api.four.example'))).status).toBe(200);
+    expect((await envoyA.check({ method: 'GET', authority: 'api.four.example', path: '/', sourceAddress: '10.0.5.7' })).allowed).toBe(true);
   });
 });
