@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { BOOTSTRAP_DEFAULTS, bootstrapYaml } from '../xds/bootstrap.js';
 
 export const bootstrapHelp = `Usage: tollgate bootstrap [--node-id ID] [--node-cluster NAME] [--xds HOST:PORT] [--admin-port PORT] [--envoy-token-env]
+       [--tls-ca FILE [--tls-cert FILE --tls-key FILE] [--tls-sni NAME]]
 
 Prints the Envoy bootstrap YAML for an egress gateway: node identity, admin on 127.0.0.1, and ADS
 pointing at Tollgate (default ${BOOTSTRAP_DEFAULTS.xdsAddress}). Listeners, routes, clusters and SDS secrets then arrive over xDS.
