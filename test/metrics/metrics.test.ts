@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,7 +14,7 @@ import { ADS_SERVICE } from '../../src/xds/server/index.js';
 import { TYPE_URL } from '../../src/xds/types.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { EnvoyExtProcDriver } from '../drivers/envoy-ext-proc-driver.js';
-import { fakeLookup } from '../support/server.js';
+import { fakeLookup, startTestServer, type TestServer } from '../support/server.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const POLICY = `version: 1
@@ -148,5 +150,56 @@ describe('Prometheus metrics by convention', () => {
     const names = new Set([...text.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]!));
     const allowed = new Set(['verdict', 'mode', 'reason', 'task', 'outcome', 'type', 'action', 'result', 'le', 'quantile', 'kind', 'space', 'version', 'major', 'minor', 'patch']);
     expect([...names].filter((n) => !allowed.has(n))).toEqual([]);
+  });
+});
+
+describe('alert delivery metrics', () => {
+  let hook: Server;
+  let app: TestServer;
+  const seen = { flaky: 0, down: 0 };
+
+  beforeAll(async () => {
+    // `flaky` fails its first delivery and accepts the retry; `down` always fails.
+    hook = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const which = req.url === '/flaky' ? 'flaky' : 'down';
+        seen[which]++;
+        res.writeHead(which === 'flaky' && seen.flaky > 1 ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
+    app = await startTestServer(`version: 1
+egress:
+  - identity: "*"
+    allow: [{ host: api.vendor.example, scheme: https }]
+alerts:
+  sinks:
+    - { name: flaky, type: webhook, url: "${base}/flaky" }
+    - { name: down, type: webhook, url: "${base}/down" }
+  rules:
+    - { name: denials, type: denied, threshold: 1, sinks: [flaky, down] }
+  retry: { attempts: 2, baseMs: 1, maxMs: 5 }
+`);
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await new Promise<void>((resolve) => hook?.close(() => resolve()));
+  });
+
+  it('an alert delivered on the second try counts as sent and retried; one a sink never takes is dead-lettered', async () => {
+    const driver = new EnvoyExtAuthzDriver(app.grpcPort);
+    for (let i = 0; i < 2; i++) expect((await driver.check({ method: 'GET', authority: 'evil.example', path: '/', scheme: 'https' })).allowed).toBe(false);
+    driver.close();
+    let text = '';
+    for (let i = 0; i < 100 && !/^tollgate_alerts_dead_lettered_total 1$/m.test(text); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      text = await (await app.admin('/metrics')).text();
+    }
+    expect(text).toMatch(/^tollgate_alerts_dead_lettered_total 1$/m);
+    expect(text).toMatch(/^tollgate_alerts_sent_total 1$/m);
+    expect(text).toMatch(/^tollgate_alerts_retried_total 2$/m);
+    expect(seen).toEqual({ flaky: 2, down: 2 });
   });
 });
