@@ -46,10 +46,11 @@ export function diffLines(before: string, after: string): { lines: DiffLine[]; e
         out.push({ op: '=', line: am[i]!, old: head + i + 1, new: head + j + 1 });
         i++;
         j++;
-      } else if (j < m && (i === n || lcs[i * (m + 1) + j + 1]! >= lcs[(i + 1) * (m + 1) + j]!)) {
+      } else if (j < m && (i === n || lcs[i * (m + 1) + j + 1]! > lcs[(i + 1) * (m + 1) + j]!)) {
         out.push({ op: '+', line: bm[j]!, old: null, new: head + j + 1 });
         j++;
       } else {
+        // On a tie the removal comes first, as in unified diffs.
         out.push({ op: '-', line: am[i]!, old: head + i + 1, new: null });
         i++;
       }
