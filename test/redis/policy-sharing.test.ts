@@ -40,15 +40,28 @@ describe.skipIf(!redisAvailable())('replicas share one policy through Redis', ()
 
   it("a PUT on replica A changes replica B's decisions and the xDS snapshot B serves", async () => {
     expect((await checkB('api.two.example')).allowed).toBe(false);
+    // A gateway on A too: its routes arrive on the same schedule, so any difference is the trip through Redis.
+    const gatewayA = new XdsSotwDriver({ address: `127.0.0.1:${a.grpcPort}`, node: { ...NODE, id: 'gw-a' } });
+    gatewayA.connect();
+    await gatewayA.waitFor((d) => d.holds(TYPE_URL.route).has('egress_http'), 'A initial sync');
     const before = gatewayB.versionOf(TYPE_URL.route);
+    const beforeA = gatewayA.versionOf(TYPE_URL.route);
     const started = performance.now();
     const put = await putPolicy(a, policyAllowing(['api.one.example', 'api.two.example']));
     expect(put.status).toBe(200);
     const { version } = (await put.json()) as { version: number };
     const decideMs = await eventually(async () => (await checkB('api.two.example')).allowed, 'B to allow api.two.example');
-    await gatewayB.waitFor((d) => d.versionOf(TYPE_URL.route) !== before, 'B to push new routes');
-    const xdsMs = performance.now() - started;
-    console.log(`propagation A→B: decisions ${decideMs.toFixed(1)} ms after the PUT answered, xDS routes ${xdsMs.toFixed(1)} ms after the PUT was sent`);
+    const xds = await Promise.all(
+      [
+        [gatewayA, beforeA],
+        [gatewayB, before],
+      ].map(async ([gw, was]) => {
+        await (gw as XdsSotwDriver).waitFor((d) => d.versionOf(TYPE_URL.route) !== was, 'new routes');
+        return performance.now() - started;
+      }),
+    );
+    gatewayA.close();
+    console.log(`propagation A→B: B decides ${decideMs.toFixed(1)} ms after the PUT answered; new routes on A's gateway ${xds[0]!.toFixed(1)} ms, on B's ${xds[1]!.toFixed(1)} ms after the PUT was sent`);
     expect(b.policies.current.version).toBe(version);
     const routes = [...gatewayB.holds(TYPE_URL.route).values()].map((r) => r.toString('latin1')).join('');
     expect(routes).toContain('api.two.example');
