@@ -196,3 +196,26 @@ describe('the tollgate cluster and the bootstrap over TLS, as Envoy loads them',
     expect(JSON.stringify(plain)).not.toContain('transport_socket');
   });
 });
+
+describe('gRPC TLS configuration mistakes are refused before serving', () => {
+  it('a certificate without its key, a client CA without TLS, or client certificates required with no certificate for the pushed cluster', () => {
+    const base = { grpcAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0' };
+    expect(() => loadConfig(base, { TOLLGATE_GRPC_TLS_CERT: '/tls/tls.crt' })).toThrow(/TOLLGATE_GRPC_TLS_KEY/);
+    expect(() => loadConfig(base, { TOLLGATE_GRPC_CLIENT_CA: '/tls/ca.crt' })).toThrow(/needs TLS on the gRPC port/);
+    expect(() => loadConfig(base, { TOLLGATE_GRPC_TLS_CERT: '/t.crt', TOLLGATE_GRPC_TLS_KEY: '/t.key', TOLLGATE_GRPC_CLIENT_CA: '/ca.crt' })).toThrow(/TOLLGATE_GRPC_ENVOY_CERT/);
+    // In provider mode the other gateway brings its own client certificate.
+    expect(loadConfig(base, { TOLLGATE_GRPC_TLS_CERT: '/t.crt', TOLLGATE_GRPC_TLS_KEY: '/t.key', TOLLGATE_GRPC_CLIENT_CA: '/ca.crt', TOLLGATE_XDS: 'off' }).xds).toBe(false);
+  });
+
+  it('a key that does not match the gRPC certificate stops startup with a message naming both files', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'tollgate-grpc-tls-bad-'));
+    try {
+      writeFileSync(join(bad, 'tls.crt'), pki.server.cert);
+      writeFileSync(join(bad, 'tls.key'), pki.ca.key);
+      const config = loadConfig({ grpcAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', dataDir: join(bad, 'data'), grpcTlsCertFile: join(bad, 'tls.crt'), grpcTlsKeyFile: join(bad, 'tls.key') }, {});
+      await expect(startServer(config, { logger: pino({ level: 'silent' }) })).rejects.toThrow(/tls\.key does not match .*tls\.crt/);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+});
