@@ -353,7 +353,7 @@ export class EmbeddedAuditStore implements AuditStore {
       prefix: { ...scan.info, file: `${QUARANTINE_DIR}/${name}`, bytes: scan.goodEnd, sealed: at },
     };
     // The note first: a crash before the rename leaves the segment in place, found damaged and quarantined again.
-    await writeFileAtomic(join(qdir, `${name}.json`), `${JSON.stringify(note)}\n`);
+    await writeFileAtomic(join(qdir, `${name}.json`), `${JSON.stringify(note)}\n`).catch((err: Error) => this.warn(`audit: could not write the quarantine note for ${file} (verify still reports it): ${err.message}`));
     await rename(join(this.dir, file), join(qdir, name));
     await fsyncDir(qdir);
     await fsyncDir(this.dir);
