@@ -174,8 +174,9 @@ export class PolicyManager {
         if ((ifMatch === undefined || ifMatch === '*') && attempt < 3) return this.apply(text, ifMatch, sourceSha256, attempt + 1);
         return { ok: false, kind: 'conflict', current: this.currentVersion };
       }
-      this.opts.storage?.fail('policy', err, this.opts.storePath);
       const e = err as NodeJS.ErrnoException;
+      // An unreachable shared store (Redis) is reported by its own health, not as an unwritable data directory.
+      if (e.code !== 'REDIS_UNAVAILABLE') this.opts.storage?.fail('policy', err, this.opts.storePath);
       this.log.error({ err, version, store: this.opts.storePath }, 'policy version could not be stored; the previous version keeps serving');
       return { ok: false, kind: 'storage', code: e.code, message: e.message, current: this.currentVersion };
     }

@@ -65,6 +65,10 @@ describe.skipIf(!redisAvailable())('Redis faults: nothing opened, nothing lost t
     expect(err.code).toBe('REDIS_UNAVAILABLE');
     expect(err.message).toContain(`version ${version} keeps serving`);
     expect(a.policies.current.version).toBe(version);
+    // The data directory is fine: only Redis is named.
+    expect(a.storage.healthy).toBe(true);
+    const after = (await (await a.admin('/readyz')).json()) as { status: string; reasons: Array<{ component: string }> };
+    expect([after.status, after.reasons.map((r) => r.component)]).toEqual(['degraded', ['redis']]);
   });
 
   it('inventory deltas taken while Redis is down are written when it returns', async () => {
