@@ -1,4 +1,5 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditShipper } from '../../src/audit/shipper.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
@@ -124,6 +125,31 @@ describe.skipIf(!redisAvailable())('audit shipping to Redis Streams', () => {
     await shipper.close();
     await store.close();
     second.disconnect();
+    check.disconnect();
+  });
+
+  it('ships the intact records of a segment recovery quarantined, and the chain verifies through it in Redis', async () => {
+    const dir = tempDataDir();
+    dirs.push(dir);
+    const first = await EmbeddedAuditStore.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+    await first.append(decisions('q', 0, 40));
+    await first.close();
+    const file = readdirSync(join(dir, 'audit')).find((f) => f.startsWith('audit-'))!;
+    const lines = readFileSync(join(dir, 'audit', file), 'utf8').split('\n');
+    lines[10] = 'not json at all';
+    writeFileSync(join(dir, 'audit', file), lines.join('\n'));
+    const store = await EmbeddedAuditStore.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+    expect(store.recovery[0]).toMatchObject({ action: 'quarantined', line: 11 });
+    await store.append(decisions('q', 100, 5));
+    const client = await shipperClient(redis.url);
+    const check = await testClient(redis.url);
+    const shipper = new AuditShipper({ redis: client, local: store, replica: 'q', prefix: 't6', trimEveryMs: 0 });
+    await shipper.drain();
+    expect(shipper.status()).toMatchObject({ shipped_seq: 14, gap_records: 0 });
+    expect((await allShipped(check, 't6')).map((id) => Number(id.split(':')[1])).sort((a, b) => a - b)).toEqual(Array.from({ length: 14 }, (_, i) => i + 1));
+    expect(await verifyReplica(check, 't6', 'q')).toMatchObject({ ok: true, records: 14, first_seq: 1, last_seq: 14 });
+    await store.close();
+    client.disconnect();
     check.disconnect();
   });
 

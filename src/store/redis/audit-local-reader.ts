@@ -1,8 +1,7 @@
-import { open } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseHeader } from '../../audit/chain.js';
-import { listSegments } from '../embedded/audit-segment-file.js';
-import { readOversizedLine } from '../embedded/audit-segment-file.js';
+import { listSegments, QUARANTINE_DIR, readOversizedLine } from '../embedded/audit-segment-file.js';
 
 /** One local record as the shipper sends it: its chain position and its stored line, unchanged (so its hash verifies). */
 export interface LocalRecord {
@@ -28,6 +27,38 @@ const CHUNK = 1 << 20;
 const MAX_SHIPPED_LINE = 8 << 20;
 const SEGMENT_RE = /^audit-(\d{16})\.jsonl$/;
 
+/** A file holding part of the chain: a segment, or the intact prefix of one recovery quarantined (still shown by queries). */
+interface Source {
+  /** Path under the audit directory. */
+  name: string;
+  first: number;
+  /** For a quarantined segment: read only its intact prefix. */
+  limitBytes?: number;
+  maxSeq?: number;
+}
+
+/** Segments and quarantined prefixes, in chain order. */
+async function listSources(dir: string): Promise<Source[]> {
+  const out: Source[] = (await listSegments(dir)).map((f) => ({ name: f, first: firstSeqOf(f) }));
+  let notes: string[] = [];
+  try {
+    notes = (await readdir(join(dir, QUARANTINE_DIR))).filter((n) => n.endsWith('.json'));
+  } catch {
+    // No quarantine.
+  }
+  for (const n of notes) {
+    try {
+      const note = JSON.parse(await readFile(join(dir, QUARANTINE_DIR, n), 'utf8')) as { segment?: string; prefix?: { first_seq: number; last_seq: number; bytes: number } };
+      const p = note.prefix;
+      if (!note.segment || !p || !(p.last_seq >= p.first_seq)) continue;
+      out.push({ name: note.segment, first: p.first_seq, limitBytes: p.bytes, maxSeq: p.last_seq });
+    } catch {
+      // An unreadable note: the store reports it; its segment is not shipped.
+    }
+  }
+  return out.sort((a, b) => a.first - b.first);
+}
+
 /**
  * Reads a replica's local audit segments forward from a seq, only records the store has made durable (at most
  * `durableSeq`: bytes past it may be an unfinished or failed group commit that will be rewritten). Read-only: never
@@ -36,6 +67,8 @@ const SEGMENT_RE = /^audit-(\d{16})\.jsonl$/;
 export class LocalAuditReader {
   private file: string | undefined;
   private segFirst = 0;
+  private limitBytes = Number.POSITIVE_INFINITY;
+  private maxSeq = Number.POSITIVE_INFINITY;
   private offset = 0;
   private nextSeq = 1;
 
@@ -53,8 +86,8 @@ export class LocalAuditReader {
 
   /** The oldest seq still held locally (retention removes old segments), or undefined when there is none. */
   async lowestSeq(): Promise<number | undefined> {
-    const files = await listSegments(this.dir);
-    return files.length ? firstSeqOf(files[0]!) : undefined;
+    const sources = await listSources(this.dir);
+    return sources.length ? sources[0]!.first : undefined;
   }
 
   async read(durableSeq: number, maxRecords: number, maxBytes: number): Promise<LocalBatch> {
@@ -64,8 +97,7 @@ export class LocalAuditReader {
       const more = await this.readFile(batch, durableSeq, maxRecords, maxBytes);
       if (more === 'full' || more === 'durable') break;
       // End of this file: the next record is in a later segment, if one exists yet.
-      const files = await listSegments(this.dir);
-      const later = files.find((f) => firstSeqOf(f) > this.segFirst);
+      const later = (await listSources(this.dir)).find((f) => f.first > this.segFirst);
       if (!later) break;
       this.open(later, batch);
     }
@@ -74,17 +106,19 @@ export class LocalAuditReader {
 
   /** Finds the segment holding `nextSeq`; false when none does yet. */
   private async locate(batch: LocalBatch): Promise<boolean> {
-    const files = await listSegments(this.dir);
-    if (files.length === 0) return false;
-    let pick = files[0]!;
-    for (const f of files) if (firstSeqOf(f) <= this.nextSeq) pick = f;
+    const sources = await listSources(this.dir);
+    if (sources.length === 0) return false;
+    let pick = sources[0]!;
+    for (const f of sources) if (f.first <= this.nextSeq) pick = f;
     this.open(pick, batch);
     return true;
   }
 
-  private open(file: string, batch: LocalBatch): void {
-    this.file = file;
-    this.segFirst = firstSeqOf(file);
+  private open(source: Source, batch: LocalBatch): void {
+    this.file = source.name;
+    this.segFirst = source.first;
+    this.limitBytes = source.limitBytes ?? Number.POSITIVE_INFINITY;
+    this.maxSeq = source.maxSeq ?? Number.POSITIVE_INFINITY;
     this.offset = 0;
     if (this.segFirst > this.nextSeq) {
       batch.gaps.push({ from: this.nextSeq, to: this.segFirst - 1 });
@@ -108,7 +142,8 @@ export class LocalAuditReader {
       let carry: Buffer | undefined;
       for (;;) {
         const pos = this.offset + (carry?.length ?? 0);
-        const { bytesRead } = await fh.read(buf, 0, CHUNK, pos);
+        const want = Math.min(CHUNK, this.limitBytes - pos);
+        const { bytesRead } = want > 0 ? await fh.read(buf, 0, want, pos) : { bytesRead: 0 };
         if (bytesRead === 0) return 'eof';
         const data = carry ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
         carry = undefined;
@@ -120,7 +155,7 @@ export class LocalAuditReader {
             if (parseHeader(text)) batch.headers.push([this.segFirst, text]);
           } else {
             const r = parseLine(text, this.segFirst);
-            if (r && r.seq >= this.nextSeq) {
+            if (r && r.seq >= this.nextSeq && r.seq <= this.maxSeq) {
               if (r.seq > durableSeq) return 'durable';
               if (r.seq > this.nextSeq) batch.gaps.push({ from: this.nextSeq, to: r.seq - 1 });
               batch.records.push(r);
