@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   audit: { file: 'bench/audit/write.ts', what: 'group-committed audit appends vs one fsync per record' },
   'inventory-memory': { file: 'bench/inventory/memory.ts', what: 'bytes per discovery edge' },
   'redis-propagation': { file: 'bench/redis/propagation.ts', what: 'PUT on replica A → replica B decides with it, through Redis (p50/p99 over 100 updates)' },
+  'redis-audit': { file: 'bench/redis/audit.ts', what: 'audit records/s shipped to Redis Streams vs one XADD per round trip' },
 };
 
 const [name, ...args] = process.argv.slice(2);
