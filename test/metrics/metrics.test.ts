@@ -203,3 +203,40 @@ alerts:
     expect(seen).toEqual({ flaky: 2, down: 2 });
   });
 });
+
+describe('access log metrics', () => {
+  const ENVOY_TOKEN = 'envoy-shared-token-0123456789';
+  let als: RunningServer;
+  let alsDir: string;
+
+  beforeAll(async () => {
+    alsDir = mkdtempSync(join(tmpdir(), 'tollgate-metrics-als-'));
+    writeFileSync(join(alsDir, 'policy.yaml'), POLICY);
+    const config = loadConfig({ grpcAddress: '127.0.0.1:0', adminAddress: '127.0.0.1:0', dataDir: join(alsDir, 'data'), policyFile: join(alsDir, 'policy.yaml'), watchPolicy: false, envoyToken: ENVOY_TOKEN }, {});
+    als = await startServer(config, { logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await als?.close();
+    rmSync(alsDir, { recursive: true, force: true });
+  });
+
+  it('entries from a gateway with the Envoy token are counted, a stream without it is counted as refused', async () => {
+    const client = new grpc.Client(`127.0.0.1:${als.grpcPort}`, grpc.credentials.createInsecure());
+    const def = serviceDefinition('envoy.service.accesslog.v3.AccessLogService').StreamAccessLogs!;
+    const send = (md: grpc.Metadata) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.makeClientStreamRequest(def.path, def.requestSerialize as (m: unknown) => Buffer, def.responseDeserialize as (b: Buffer) => unknown, md, {}, (err) => resolve(err));
+        call.write({ identifier: { node: { id: 'gw-metrics-1' }, log_name: 'tollgate' }, http_logs: { log_entry: [{ request: { request_method: 'GET', authority: 'api.vendor.example', path: '/v1/x' }, response: { response_code: { value: 200 } } }] } });
+        call.end();
+      });
+    const withToken = new grpc.Metadata();
+    withToken.set('x-tollgate-token', ENVOY_TOKEN);
+    expect((await send(new grpc.Metadata()))?.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(await send(withToken)).toBeNull();
+    client.close();
+    await als.events.flush();
+    const text = await (await fetch(`http://127.0.0.1:${als.adminPort}/metrics`)).text();
+    expect(text).toMatch(/^tollgate_als_refused_streams_total 1$/m);
+    expect(text).toMatch(/^tollgate_als_entries_total 1$/m);
+  });
+});
