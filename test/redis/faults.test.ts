@@ -65,6 +65,9 @@ describe.skipIf(!redisAvailable())('Redis faults: nothing opened, nothing lost t
     expect(err.code).toBe('REDIS_UNAVAILABLE');
     expect(err.message).toContain(`version ${version} keeps serving`);
     expect(a.policies.current.version).toBe(version);
+    const inv = await a.admin('/v1/inventory/destinations');
+    expect(inv.status).toBe(503);
+    expect(((await inv.json()) as { message: string }).message).toMatch(/Redis at .* is unreachable: the fleet inventory cannot be read/);
     // The data directory is fine: only Redis is named.
     expect(a.storage.healthy).toBe(true);
     const after = (await (await a.admin('/readyz')).json()) as { status: string; reasons: Array<{ component: string }> };

@@ -59,6 +59,8 @@ export function inventoryRoutes(app: FastifyInstance, inventory: Inventory): voi
         return await run(parsed.data);
       } catch (err) {
         if (err instanceof InventoryQueryError) return badRequest(reply, [{ path: 'cursor', message: err.message }]);
+        // The fleet inventory lives in Redis: while it is unreachable say so, rather than a bare 500.
+        if ((err as { code?: string }).code === 'REDIS_UNAVAILABLE') return reply.code(503).send({ error: 'shared_store_unavailable', message: `${(err as Error).message}: the fleet inventory cannot be read until it returns` });
         throw err;
       }
     });

@@ -111,6 +111,7 @@ export class RedisInventoryStore implements InventoryStore {
   }
 
   async get(table: InventoryTable, key: string): Promise<InventoryRecord | undefined> {
+    if (!this.conn.up) throw this.conn.unavailable();
     await this.flushIfUp();
     const h = await this.conn.client.hgetall(this.conn.keys.inventoryRecord(table, key));
     const [first, last] = await Promise.all([this.conn.client.zscore(this.conn.keys.inventoryFirstSeen(table), key), this.conn.client.zscore(this.conn.keys.inventoryLastSeen(table), key)]);
@@ -119,6 +120,7 @@ export class RedisInventoryStore implements InventoryStore {
   }
 
   async scan(table: InventoryTable, opts: ScanOptions): Promise<ScanPage> {
+    if (!this.conn.up) throw this.conn.unavailable();
     await this.flushIfUp();
     const k = this.conn.keys;
     const min = opts.after !== undefined ? `(${opts.after}` : opts.prefix !== undefined ? `[${opts.prefix}` : '-';
@@ -146,6 +148,7 @@ export class RedisInventoryStore implements InventoryStore {
   }
 
   async size(table: InventoryTable): Promise<number> {
+    if (!this.conn.up) throw this.conn.unavailable();
     return this.conn.client.zcard(this.conn.keys.inventoryKeys(table));
   }
 
