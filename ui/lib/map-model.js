@@ -78,8 +78,9 @@ export function buildModel(graph, opts = {}) {
 export function layout(model, w, opts = {}) {
   const rows = Math.max(model.left.length, model.right.length, 1);
   const pad = 24;
-  const rowH = Math.max(opts.minRow ?? 2, Math.min(28, (opts.targetHeight ?? 640) / rows));
-  const h = Math.ceil(rows * rowH + pad * 2);
+  // Rows shrink below a pixel past maxHeight: the canvas stays a bounded size (memory, draw time) at any edge count.
+  const rowH = Math.min(28, Math.max((opts.targetHeight ?? 640) / rows, 2));
+  const h = Math.ceil(Math.min(rows * rowH, opts.maxHeight ?? 2400) + pad * 2);
   const colW = Math.min(260, Math.max(120, w * 0.24));
   const xl = colW;
   const xr = w - colW;
