@@ -19,7 +19,8 @@ async function tollgate(...args: string[]): Promise<{ code: number; stdout: stri
   }
 }
 
-describe('tollgate CLI', () => {
+// Each test starts the CLI in a child process (tsx compiles it on start): generous time when the machine is busy.
+describe('tollgate CLI', { timeout: 120_000 }, () => {
   it('validate accepts the example policy', async () => {
     const out = await tollgate('validate', 'examples/policy.yaml');
     expect(out.code).toBe(0);
