@@ -5,7 +5,7 @@ import { loadPolicyText } from '../policy/load.js';
 import { formatProblems } from '../policy/problems.js';
 import { TOLLGATE_SERVICE_DEFAULT } from '../provider/common.js';
 import { envoyGatewayYaml } from '../provider/envoy-gateway.js';
-import { istioManifests, istioYaml } from '../provider/istio.js';
+import { istioMeshConfig, istioYaml } from '../provider/istio.js';
 
 export const providerHelp = `Usage: tollgate provider istio|envoy-gateway [--policy FILE] [--service HOST:PORT] [--namespace NS] [--tls]
 
@@ -17,7 +17,7 @@ originated there. Pipe to \`kubectl apply -f -\`.
   --namespace NS       namespace of the gateway objects (istio: istio-system; envoy-gateway: egress)
   --tls                Tollgate's gRPC port serves TLS with client certificates (deploy/components/grpc-tls)
   istio:          --egress-gateway-service HOST (default istio-egressgateway.istio-system.svc.cluster.local)
-                  --mesh-config: print only the MeshConfig extension provider, as an IstioOperator
+                  --mesh-config: print only the MeshConfig extension provider, as an IstioOperator (no policy needed)
   envoy-gateway:  --gateway-class NAME (default eg)`;
 
 export async function providerCommand(argv: string[]): Promise<number> {
@@ -44,6 +44,10 @@ export async function providerCommand(argv: string[]): Promise<number> {
     console.error(providerHelp);
     return 2;
   }
+  if (kind === 'istio' && values['mesh-config']) {
+    process.stdout.write(stringify(istioMeshConfig(values.service).istioOperator));
+    return 0;
+  }
   const file = values.policy ?? process.env.TOLLGATE_POLICY;
   if (!file) {
     console.error('tollgate provider: give --policy FILE (or TOLLGATE_POLICY)');
@@ -64,7 +68,7 @@ export async function providerCommand(argv: string[]): Promise<number> {
   const common = { service: values.service, tls: values.tls };
   if (kind === 'istio') {
     const opts = { ...common, namespace: values.namespace ?? 'istio-system', egressGatewayService: values['egress-gateway-service'] };
-    process.stdout.write(values['mesh-config'] ? stringify(istioManifests(loaded.policy, opts).istioOperator) : istioYaml(loaded.policy, opts));
+    process.stdout.write(istioYaml(loaded.policy, opts));
     return 0;
   }
   process.stdout.write(envoyGatewayYaml(loaded.policy, { ...common, namespace: values.namespace ?? 'egress', gatewayClassName: values['gateway-class'] }));

@@ -51,12 +51,7 @@ export function istioManifests(policy: CompiledPolicy, opts: IstioOptions): Isti
   const destinations = policyDestinations(policy);
   const meta = (name: string) => ({ name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'tollgate' } });
 
-  const extensionProvider = {
-    name: ISTIO_PROVIDER_NAME,
-    envoyExtAuthzGrpc: { service: tollgateHost, port: tollgatePort, timeout: millisToDuration(EXT_AUTHZ_TIMEOUT_MS), failOpen: false, statusOnError: '403' },
-  };
-  const meshConfig = { extensionProviders: [extensionProvider] };
-  const istioOperator = { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'tollgate-extension-provider', namespace: 'istio-system' }, spec: { meshConfig } };
+  const { meshConfig, istioOperator } = istioMeshConfig(opts.service);
 
   const documents: Manifest[] = [];
   documents.push({
@@ -165,6 +160,17 @@ export function istioManifests(policy: CompiledPolicy, opts: IstioOptions): Isti
     ...identityNotes(policy),
   ];
   return { meshConfig, istioOperator, documents, notes };
+}
+
+/** The MeshConfig extension provider (istio/api mesh/v1alpha1/config.proto `EnvoyExternalAuthorizationGrpcProvider`). */
+export function istioMeshConfig(service: string): Pick<IstioManifests, 'meshConfig' | 'istioOperator'> {
+  const { host, port } = serviceHostPort(service);
+  const extensionProvider = {
+    name: ISTIO_PROVIDER_NAME,
+    envoyExtAuthzGrpc: { service: host, port, timeout: millisToDuration(EXT_AUTHZ_TIMEOUT_MS), failOpen: false, statusOnError: '403' },
+  };
+  const meshConfig = { extensionProviders: [extensionProvider] };
+  return { meshConfig, istioOperator: { apiVersion: 'install.istio.io/v1alpha1', kind: 'IstioOperator', metadata: { name: 'tollgate-extension-provider', namespace: 'istio-system' }, spec: { meshConfig } } };
 }
 
 /**

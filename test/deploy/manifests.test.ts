@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, splitHostPort } from '../../src/config/config.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { checkEnvoyYaml } from '../../src/proto/strict/index.js';
@@ -9,6 +9,9 @@ import { bootstrapYaml } from '../../src/xds/bootstrap.js';
 import { tollgate } from './support/cli.js';
 import { DEPLOY_DIR, renderKustomization, type Manifest, type Rendered } from './support/kustomize.js';
 import { hasModel, modelProblems, unknownFieldProblems } from './support/models.js';
+
+// Each `tollgate` run starts Node with tsx, and the type check compiles the models' declarations: seconds each on a busy machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const KUSTOMIZATIONS = ['base', 'overlays/own-gateway', 'overlays/istio', 'overlays/envoy-gateway', 'overlays/redis', 'workload-egress'];
 

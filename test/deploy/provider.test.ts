@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildPolicy } from '../../src/engine/policy-version.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { checkMessage } from '../../src/proto/strict/index.js';
 import { envoyGatewayManifests } from '../../src/provider/envoy-gateway.js';
@@ -11,6 +12,9 @@ import { tollgate } from './support/cli.js';
 import { DEPLOY_DIR, readYamlDocuments, type Manifest } from './support/kustomize.js';
 import { hasModel, modelProblems, unknownFieldProblems } from './support/models.js';
 import { crdProblems, hasCrdSchema } from './support/schemas.js';
+
+// Each `tollgate` run starts Node with tsx, and the type check compiles the models' declarations: seconds each on a busy machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-provider-'));
 const SERVICE = 'tollgate.tollgate-system.svc.cluster.local:7070';
@@ -29,6 +33,12 @@ policyDocument.egress.push({
   ],
 });
 writeFileSync(policyFile, stringify(policyDocument));
+
+function loadedPolicy() {
+  const loaded = loadPolicyText(stringify(policyDocument));
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+  return loaded.policy;
+}
 
 function documents(text: string): Manifest[] {
   return parseAllDocuments(text).map((d) => d.toJS() as Manifest);
@@ -63,8 +73,8 @@ describe('tollgate provider istio', () => {
     expect(problems(objects)).toEqual([]);
   });
 
-  it('the --tls variant validates too and points the gateway at Tollgate with a client certificate', async () => {
-    const tls = documents((await tollgate(['provider', 'istio', '--policy', policyFile, '--tls'])).stdout);
+  it('the --tls variant validates too and points the gateway at Tollgate with a client certificate', () => {
+    const tls = istioManifests(loadedPolicy(), { service: SERVICE, namespace: 'istio-system', tls: true, egressGatewayService: 'istio-egressgateway.istio-system.svc.cluster.local' }).documents as Manifest[];
     expect(problems(tls)).toEqual([]);
     const rule = tls.find((o) => o.kind === 'DestinationRule' && o.spec.host === 'tollgate.tollgate-system.svc.cluster.local')!;
     expect(rule.spec.trafficPolicy.tls).toMatchObject({ mode: 'MUTUAL', credentialName: 'tollgate-grpc-client' });
@@ -73,7 +83,7 @@ describe('tollgate provider istio', () => {
 
   it('the header carries the MeshConfig extension provider, the same one --mesh-config prints as a valid IstioOperator', async () => {
     const snippet = out.stdout.split('\n').filter((l) => l.startsWith('#   ')).map((l) => l.slice(4)).join('\n');
-    const operator = parse((await tollgate(['provider', 'istio', '--policy', policyFile, '--mesh-config'])).stdout) as Manifest;
+    const operator = parse((await tollgate(['provider', 'istio', '--mesh-config'])).stdout) as Manifest;
     expect(parse(snippet)).toEqual({ meshConfig: operator.spec.meshConfig });
     expect(problems([operator])).toEqual([]);
     // No schema of MeshConfig ships with the models: the field names are those of istio/api mesh/v1alpha1/config.proto
@@ -154,8 +164,8 @@ describe('tollgate provider envoy-gateway', () => {
     expect(problems(objects)).toEqual([]);
   });
 
-  it('the --tls variant validates too: the Tollgate Backend presents a client certificate and verifies Tollgate', async () => {
-    const tls = documents((await tollgate(['provider', 'envoy-gateway', '--policy', policyFile, '--tls'])).stdout);
+  it('the --tls variant validates too: the Tollgate Backend presents a client certificate and verifies Tollgate', () => {
+    const tls = envoyGatewayManifests(loadedPolicy(), { service: SERVICE, namespace: 'egress', tls: true, gatewayClassName: 'eg' }).documents as Manifest[];
     expect(problems(tls)).toEqual([]);
     const backend = tls.find((o) => o.kind === 'Backend' && o.metadata.name === 'tollgate')!;
     expect(backend.spec.tls).toEqual({ sni: 'tollgate.tollgate-system.svc.cluster.local', caCertificateRefs: [{ group: '', kind: 'ConfigMap', name: 'tollgate-grpc-ca' }], clientCertificateRef: { group: '', kind: 'Secret', name: 'tollgate-grpc-client' } });
@@ -215,15 +225,16 @@ describe('the trust-domain mapping the README documents', () => {
     const file = join(dir, 'configmap-policy.yaml');
     writeFileSync(file, basePolicy);
     const secret = readYamlDocuments(join(DEPLOY_DIR, 'base/secret.yaml'))[0]!.stringData as Record<string, string>;
-    const env = { ...process.env, ...secret };
-    const decide = async (principal: string) => {
-      const out = await tollgate(['decide', '--policy', file, '--principal', principal, '--host', 'api.stripe.com', '--method', 'POST', '--path', '/v1/charges/ch_1', '--json'], env);
-      expect(out.stderr).toBe('');
-      return JSON.parse(out.stdout) as { identity: string; verdict: string };
-    };
-    expect(await decide('spiffe://cluster.local/ns/billing/sa/web')).toMatchObject({ identity: 'billing', verdict: 'allow' });
-    expect(await decide('spiffe://cluster.local/ns/marketing/sa/web')).toMatchObject({ identity: 'unknown', verdict: 'report_deny' });
-    expect(await decide('spiffe://other.example/ns/billing/sa/web')).toMatchObject({ identity: 'unknown' });
+    const out = await tollgate(['decide', '--policy', file, '--principal', 'spiffe://cluster.local/ns/billing/sa/web', '--host', 'api.stripe.com', '--method', 'POST', '--path', '/v1/charges/ch_1', '--json'], { ...process.env, ...secret });
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toMatchObject({ identity: 'billing', verdict: 'allow' });
+    Object.assign(process.env, secret);
+    const built = buildPolicy(basePolicy);
+    if (!built.ok) throw new Error(JSON.stringify(built.problems));
+    const resolve = async (principal: string) => (await built.build.identities.resolve({ principal })).name;
+    expect(await resolve('spiffe://cluster.local/ns/billing/sa/batch')).toBe('billing');
+    expect(await resolve('spiffe://cluster.local/ns/marketing/sa/web')).toBe('unknown');
+    expect(await resolve('spiffe://other.example/ns/billing/sa/web')).toBe('unknown'); // another trust domain is another pattern
   });
 });
 
@@ -263,5 +274,32 @@ describe('providers as functions', () => {
     const eg = envoyGatewayManifests(loaded.policy, { service: SERVICE, namespace: 'egress', tls: false, gatewayClassName: 'eg' });
     expect(eg.documents.map((d) => d.kind)).toEqual(['Namespace', 'Backend', 'Gateway', 'SecurityPolicy', 'EnvoyExtensionPolicy']);
     expect(problems([...istio.documents, ...eg.documents])).toEqual([]);
+  });
+});
+
+describe('CRD schemas applied as the API server applies them', () => {
+  it('int-or-string takes both, nullable takes null, preserve-unknown-fields stays open and every other object is closed', async () => {
+    const { structuralToJsonSchema } = await import('./support/schemas.js');
+    const { Ajv } = await import('ajv');
+    const validate = new Ajv({ strict: false }).compile(
+      structuralToJsonSchema({
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            properties: {
+              port: { 'x-kubernetes-int-or-string': true },
+              note: { type: 'string', nullable: true },
+              free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+            },
+          },
+        },
+      }),
+    );
+    const ok = (spec: unknown) => validate({ apiVersion: 'example.io/v1', kind: 'Thing', metadata: { name: 'a' }, spec });
+    expect(ok({ port: 8080, note: null, free: { anything: 1 } })).toBe(true);
+    expect(ok({ port: 'http' })).toBe(true);
+    expect(ok({ port: true })).toBe(false);
+    expect(ok({ prot: 8080 })).toBe(false);
   });
 });
