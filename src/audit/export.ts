@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { overlapsTime } from '../store/audit-filter.js';
 import { loadIndex, parseRecord } from '../store/embedded/audit-index.js';
@@ -25,6 +26,14 @@ export async function* exportAudit(dir: string, opts: ExportOptions = {}): Async
         if (l.line === 1) continue;
         // A line still being written (or torn by a crash) is not a record yet.
         if (!l.terminated) break;
+        if (l.oversized) {
+          // Written before the size cap: exported byte for byte, read again in pieces rather than held.
+          const t = Date.parse(String(l.oversized.members.time));
+          if (opts.since !== undefined && !(t >= opts.since)) continue;
+          if (opts.until !== undefined && !(t < opts.until)) continue;
+          yield* readRange(join(dir, file), l.start, l.end);
+          continue;
+        }
         const rec = parseRecord(l.text);
         if (!rec) continue;
         const t = Date.parse(rec.time);
@@ -35,5 +44,28 @@ export async function* exportAudit(dir: string, opts: ExportOptions = {}): Async
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+  }
+}
+
+async function* readRange(path: string, start: number, end: number): AsyncGenerator<string> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let carry = Buffer.alloc(0);
+    for (let pos = start; pos < end; ) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      // Cut on a character boundary: keep an incomplete UTF-8 sequence for the next piece.
+      const data = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+      let cut = data.length;
+      while (cut > 0 && cut > data.length - 4 && (data[cut - 1]! & 0xc0) === 0x80) cut--;
+      if (cut > 0 && data[cut - 1]! >= 0xc0) cut--;
+      yield data.toString('utf8', 0, cut);
+      carry = Buffer.from(data.subarray(cut));
+    }
+    if (carry.length) yield carry.toString('utf8');
+  } finally {
+    await fh.close();
   }
 }

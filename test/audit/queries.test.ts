@@ -1,9 +1,10 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditRoutes } from '../../src/admin/routes/audit.js';
 import { canonicalJson, hashCanonical } from '../../src/audit/chain.js';
+import { exportAudit } from '../../src/audit/export.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import type { ScrubEvent } from '../../src/events/types.js';
 import type { AuditQuery, AuditQueryOptions, AuditStore } from '../../src/store/audit-store.js';
@@ -28,7 +29,7 @@ async function bigLog(n: number): Promise<EmbeddedAuditStore> {
 }
 
 describe('audit queries under hostile volume', () => {
-  it('returns a record stored before the size cap (3 MB) as a stub, and verify checks its hash without holding it', async () => {
+  it('returns a record stored before the size cap (3 MB) as a stub, verify checks its hash without holding it, export copies it byte for byte', async () => {
     const dataDir = tempDataDir();
     const first = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
     await first.append(events(0, 3));
@@ -53,6 +54,9 @@ describe('audit queries under hostile volume', () => {
     expect(recs[2]!.stored_bytes).toBeGreaterThan(2_000_000);
     expect(await verifyAuditDir(join(dataDir, 'audit'))).toMatchObject({ ok: true, records: 6 });
     expect((await store.query({ decision_id: 'huge' })).records.map((r) => r.seq)).toEqual([4]);
+    let exported = '';
+    for await (const piece of exportAudit(join(dataDir, 'audit'))) exported += piece;
+    expect(exported).toBe(readFileSync(join(dataDir, 'audit', 'audit-0000000000000001.jsonl'), 'utf8').split('\n').slice(1).join('\n'));
   });
 
   it('names a modified oversized record when verifying', async () => {
