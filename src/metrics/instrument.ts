@@ -7,12 +7,24 @@ import type { PublishResult } from '../xds/publisher.js';
 import type { XdsStatus } from '../xds/status.js';
 import { xdsTypeLabel, type Metrics } from './registry.js';
 
-/** Counts each ext_proc stream by outcome and its findings by type and action (the record holds no values). */
+/**
+ * Counts each ext_proc stream by outcome and its findings by type and action (the record holds no values). A record
+ * lists the first 1000 findings and counts every one by type; the rest take the action the stream applied to that type.
+ */
 export function scrubMetricsSink(metrics: Metrics): ScrubSink {
   return {
     record(r) {
       metrics.extprocStreams.inc({ outcome: r.outcome });
-      for (const f of r.findings) metrics.extprocFindings.inc({ type: f.type, action: f.action });
+      const listed = new Map<string, { n: number; action: string }>();
+      for (const f of r.findings) {
+        metrics.extprocFindings.inc({ type: f.type, action: f.action });
+        const seen = listed.get(f.type);
+        listed.set(f.type, { n: (seen?.n ?? 0) + 1, action: f.action });
+      }
+      for (const [type, total] of Object.entries(r.counts)) {
+        const rest = total - (listed.get(type)?.n ?? 0);
+        if (rest > 0) metrics.extprocFindings.inc({ type, action: listed.get(type)?.action ?? 'unlisted' }, rest);
+      }
     },
   };
 }

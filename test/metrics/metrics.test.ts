@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/proto/gen/envoy/service/discovery/v3/discovery.js';
 import { serviceDefinition } from '../../src/proto/load.js';
+import { scrubMetricsSink } from '../../src/metrics/instrument.js';
+import { createMetrics } from '../../src/metrics/registry.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { ADS_SERVICE } from '../../src/xds/server/index.js';
 import { TYPE_URL } from '../../src/xds/types.js';
@@ -238,5 +240,16 @@ describe('access log metrics', () => {
     const text = await (await fetch(`http://127.0.0.1:${als.adminPort}/metrics`)).text();
     expect(text).toMatch(/^tollgate_als_refused_streams_total 1$/m);
     expect(text).toMatch(/^tollgate_als_entries_total 1$/m);
+  });
+});
+
+describe('finding counts beyond the listed ones', () => {
+  it('a stream with more findings than its record lists counts every one, under the action applied to that type', async () => {
+    const metrics = createMetrics();
+    const listed = Array.from({ length: 1000 }, () => ({ type: 'email', action: 'redact', where: 'body:0-1', fingerprint: 'f' }));
+    scrubMetricsSink(metrics).record({ time: '', identity: 'unknown', destination: 'd', method: 'POST', path: '/', outcome: 'scrubbed', findings: listed, counts: { email: 1500, phone: 3 }, bytes_scanned: 1, body_mode: 'buffered' });
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^tollgate_extproc_findings_total\{type="email",action="redact"\} 1500$/m);
+    expect(text).toMatch(/^tollgate_extproc_findings_total\{type="phone",action="unlisted"\} 3$/m);
   });
 });
