@@ -251,7 +251,14 @@ export class AlertEngine {
   async listShared(filter: AlertFilter = {}): Promise<AlertRecord[]> {
     if (!this.shared) return this.list(filter);
     const limit = filter.limit ?? 100;
-    const fleet = await this.shared.list(filter.state === 'failed', 10_000);
+    let fleet: AlertRecord[];
+    try {
+      fleet = await this.shared.list(filter.state === 'failed', 10_000);
+    } catch (err) {
+      // Shared state unreachable: this replica's own alerts are better than none.
+      this.logger?.warn({ err }, 'shared alert history unreachable; listing this replica\'s alerts');
+      return this.list(filter);
+    }
     const pending = this.list({ ...filter, state: 'pending', limit });
     const out: AlertRecord[] = [];
     for (const r of [...pending, ...fleet].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))) {

@@ -56,6 +56,7 @@ export class RedisAlertState implements SharedAlertState {
 
   async list(deadLetters: boolean, limit: number): Promise<AlertRecord[]> {
     const k = this.conn.keys;
+    if (!this.conn.up) throw this.conn.unavailable();
     await this.flush();
     const rows = await this.conn.client.lrange(deadLetters ? k.alertDeadLetters : k.alertHistory, 0, Math.max(0, limit - 1));
     return rows.map((r) => JSON.parse(r) as AlertRecord);
