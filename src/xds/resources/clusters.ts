@@ -73,6 +73,7 @@ export function tollgateSecrets(opts: XdsOptions): Json[] {
     { name: TOLLGATE_CLIENT_CERT_SECRET, tls_certificate: { certificate_chain: { inline_string: t.clientCertificateChain }, private_key: { inline_string: t.clientPrivateKey } } },
     {
       name: TOLLGATE_SERVER_CA_SECRET,
+      // Without the SAN matcher Envoy accepts any certificate the CA signed (default_validator.cc `DefaultCertValidator::initializeSslContexts`).
       validation_context: { trusted_ca: { inline_string: t.trustedCa }, match_typed_subject_alt_names: [{ san_type: isIpLiteral(name) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: name } }] },
     },
   ];
