@@ -184,6 +184,25 @@ describe('deploy/ manifests agree with Tollgate', () => {
     expect(tollgateContainer.resources.limits).toBeDefined();
   });
 
+  it('every pod in tollgate-system meets the restricted Pod Security Standard the namespace enforces', () => {
+    expect(find('base', 'Namespace', 'tollgate-system').metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
+    for (const k of ['overlays/own-gateway', 'overlays/istio', 'overlays/envoy-gateway', 'overlays/redis']) {
+      for (const { object } of rendered.get(k)!.filter((r) => r.object.kind === 'Deployment')) {
+        const pod = object.spec.template.spec;
+        expect(pod.securityContext.seccompProfile.type, object.metadata.name).toBe('RuntimeDefault');
+        for (const c of [...pod.containers, ...(pod.initContainers ?? [])] as Manifest[]) {
+          const where = `${k} ${object.metadata.name}/${c.name}`;
+          expect(c.securityContext?.runAsNonRoot ?? pod.securityContext.runAsNonRoot, where).toBe(true);
+          expect(c.securityContext?.runAsUser ?? pod.securityContext.runAsUser, where).toBeGreaterThan(0);
+          expect(c.securityContext, where).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+          expect(c.resources?.requests, where).toBeDefined();
+          expect(c.resources?.limits, where).toBeDefined();
+        }
+        for (const v of pod.volumes as Manifest[]) expect(v.hostPath, `${object.metadata.name} ${v.name}`).toBeUndefined();
+      }
+    }
+  });
+
   it("only the overlay's gateway pods may reach Tollgate's gRPC port", () => {
     const grpcFrom = (k: string) => (find(k, 'NetworkPolicy', 'tollgate-ingress').spec.ingress as Manifest[]).find((r) => r.ports.some((p: Manifest) => p.port === 7070))!.from;
     const envoy = find('overlays/own-gateway', 'Deployment', 'tollgate-gateway');

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../../src/engine/policy-version.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { checkMessage } from '../../src/proto/strict/index.js';
@@ -17,6 +17,7 @@ import { crdProblems, hasCrdSchema } from './support/schemas.js';
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-provider-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SERVICE = 'tollgate.tollgate-system.svc.cluster.local:7070';
 
 /** The deploy/ base policy plus rules a static manifest cannot express and an http destination. */
