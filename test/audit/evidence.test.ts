@@ -1,10 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditCommand } from '../../src/audit/cli.js';
+import type { AuditStatus } from '../../src/audit/health.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
+import { TEST_POLICY } from '../support/policies.js';
+import { startTestServer } from '../support/server.js';
 import { events, tempDataDir } from './fixtures.js';
 
 const open: EmbeddedAuditStore[] = [];
@@ -138,5 +142,28 @@ describe('audit recovery keeps evidence', () => {
     expect(second.recovery).toEqual([]);
     expect(second.status().quarantined).toEqual([expect.objectContaining({ reason: 'hash_mismatch' })]);
     expect((await second.verify()).ok).toBe(false);
+  });
+
+  it('shows a quarantined segment in GET /v1/audit/status and tollgate_audit_quarantined_segments_total of a running server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-quarantine-'));
+    const dataDir = join(dir, 'data');
+    const store = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
+    await store.append(events(0, 10));
+    await store.close();
+    const path = join(dataDir, 'audit', 'audit-0000000000000001.jsonl');
+    const bytes = readFileSync(path);
+    writeFileSync(path, flipByte(bytes, bytes.lastIndexOf('"identity":"') + 13));
+    writeFileSync(join(dir, 'policy.yaml'), TEST_POLICY);
+    const server = await startTestServer(TEST_POLICY, { dir });
+    try {
+      const status = (await (await server.admin('/v1/audit/status')).json()) as AuditStatus;
+      expect(status.quarantined).toEqual([expect.objectContaining({ original: 'audit-0000000000000001.jsonl', line: 11, seq: 10, reason: 'hash_mismatch', records_kept: 9 })]);
+      expect(status.problems.join()).toMatch(/quarantined segment .*line 11, hash mismatch/);
+      const metrics = await (await server.admin('/metrics')).text();
+      expect(metrics).toMatch(/^tollgate_audit_quarantined_segments_total 1$/m);
+      expect((await server.admin('/readyz')).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
   });
 });
