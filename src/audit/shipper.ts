@@ -154,9 +154,15 @@ export class AuditShipper {
 
   /** Ships everything durable now (for tests and shutdown); rejects when Redis refuses or is unreachable. */
   async drain(): Promise<void> {
-    if (!this.synced) await this.sync();
-    while ((await this.shipOnce()) > 0);
-    await this.saveLocal(true);
+    try {
+      if (!this.synced) await this.sync();
+      while ((await this.shipOnce()) > 0);
+      await this.saveLocal(true);
+    } catch (err) {
+      this.failed(err);
+      throw err;
+    }
+    this.recovered();
   }
 
   status(): AuditShipperStatus {
@@ -206,6 +212,7 @@ export class AuditShipper {
     const knownGen = this.gen || local?.gen || cur.gen;
     const before = Math.max(this.shipped, local && local.gen === knownGen ? local.seq : 0);
     if (cur.gen && cur.gen === knownGen) {
+      await this.checkSameChain(Number(cur.seq ?? 0), cur.hash ?? '');
       this.gen = cur.gen;
       this.mode = 'next';
       this.shipped = Number(cur.seq ?? 0);
@@ -224,6 +231,29 @@ export class AuditShipper {
     }
     this.reader.seek(this.shipped + 1);
     this.synced = true;
+  }
+
+  /**
+   * Redis's cursor must point into this data directory's chain: a replica id reused for another data directory (or a
+   * replaced one) would otherwise append a different chain behind the shipped one.
+   */
+  private async checkSameChain(seq: number, hash: string): Promise<void> {
+    if (seq === 0) return;
+    const durable = this.opts.local.stats().last_seq;
+    let mine: string | undefined;
+    if (durable >= seq) {
+      const r = new LocalAuditReader(this.opts.local.dir);
+      r.seek(seq);
+      const rec = (await r.read(seq, 1, 1 << 20)).records[0];
+      // Retention removed it: nothing left to compare, the chain goes on from newer records.
+      if (rec?.seq !== seq) return;
+      mine = rec.hash;
+    }
+    if (mine === hash) return;
+    throw new ShipRefused(
+      'FORK',
+      `replica ${this.keys.replica} shipped seq ${seq} with hash ${hash.slice(0, 16)}…, but this data directory ${mine ? `holds a different record there (${mine.slice(0, 16)}…)` : `ends at seq ${durable}`}: another chain uses this replica id (a replaced data directory?); shipping stops, give this replica its own TOLLGATE_REPLICA_ID`,
+    );
   }
 
   /** Reads and ships up to one pipeline of batches; returns how many records went out. */

@@ -153,6 +153,27 @@ describe.skipIf(!redisAvailable())('audit shipping to Redis Streams', () => {
     check.disconnect();
   });
 
+  it('refuses to append another data directory chain behind one shipped under the same replica id', async () => {
+    const original = await replica();
+    await original.append(decisions('w', 0, 50));
+    const client = await shipperClient(redis.url);
+    const check = await testClient(redis.url);
+    await new AuditShipper({ redis: client, local: original, replica: 'w', prefix: 't7', trimEveryMs: 0 }).drain();
+    await original.close();
+
+    // A fresh data directory started with the same TOLLGATE_REPLICA_ID: its own chain, seq 1 again.
+    const replaced = await replica();
+    await replaced.append(decisions('w', 1000, 80));
+    const shipper = new AuditShipper({ redis: client, local: replaced, replica: 'w', prefix: 't7', trimEveryMs: 0 });
+    await expect(shipper.drain()).rejects.toThrow(/another chain uses this replica id/);
+    expect(shipper.status()).toMatchObject({ state: 'stuck', shipped_seq: 0 });
+    expect(await allShipped(check, 't7')).toHaveLength(50);
+    expect(await verifyReplica(check, 't7', 'w')).toMatchObject({ ok: true, records: 50 });
+    await replaced.close();
+    client.disconnect();
+    check.disconnect();
+  });
+
   it('trims a replica streams only behind the oldest record it still holds locally', async () => {
     const dir = tempDataDir();
     dirs.push(dir);
