@@ -6,10 +6,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPolicy } from '../../src/engine/policy-version.js';
 import { loadPolicyText } from '../../src/policy/load.js';
 import { checkMessage } from '../../src/proto/strict/index.js';
+import { TOLLGATE_SERVICE_DEFAULT } from '../../src/provider/common.js';
 import { envoyGatewayManifests } from '../../src/provider/envoy-gateway.js';
 import { istioManifests } from '../../src/provider/istio.js';
 import { tollgate } from './support/cli.js';
-import { DEPLOY_DIR, readYamlDocuments, type Manifest } from './support/kustomize.js';
+import { DEPLOY_DIR, readYamlDocuments, renderKustomization, type Manifest } from './support/kustomize.js';
 import { hasModel, modelProblems, unknownFieldProblems } from './support/models.js';
 import { crdProblems, hasCrdSchema } from './support/schemas.js';
 
@@ -236,6 +237,43 @@ describe('the trust-domain mapping the README documents', () => {
     expect(await resolve('spiffe://cluster.local/ns/billing/sa/batch')).toBe('billing');
     expect(await resolve('spiffe://cluster.local/ns/marketing/sa/web')).toBe('unknown');
     expect(await resolve('spiffe://other.example/ns/billing/sa/web')).toBe('unknown'); // another trust domain is another pattern
+  });
+});
+
+describe('provider manifests and the deploy/ overlays agree', () => {
+  const overlayGrpcFrom = (overlay: string) => {
+    const rendered = renderKustomization(join(DEPLOY_DIR, overlay));
+    const policy = rendered.find((r) => r.object.kind === 'NetworkPolicy' && r.object.metadata.name === 'tollgate-ingress')!.object;
+    return { rendered, from: (policy.spec.ingress as Manifest[]).find((r) => r.ports.some((p: Manifest) => p.port === 7070))!.from[0] };
+  };
+
+  it("the default --service is the deploy/ Service's DNS name and gRPC port", () => {
+    const service = renderKustomization(join(DEPLOY_DIR, 'base')).find((r) => r.object.kind === 'Service' && r.object.metadata.name === 'tollgate')!.object;
+    const grpc = (service.spec.ports as Manifest[]).find((p) => p.name === 'grpc')!;
+    expect(TOLLGATE_SERVICE_DEFAULT).toBe(`${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${grpc.port}`);
+  });
+
+  it("the istio overlay admits exactly the gateway pods the AuthorizationPolicy and EnvoyFilter select", () => {
+    const { from } = overlayGrpcFrom('overlays/istio');
+    const istio = istioManifests(loadedPolicy(), { service: SERVICE, namespace: 'istio-system', tls: true, egressGatewayService: 'istio-egressgateway.istio-system.svc.cluster.local' });
+    const policy = istio.documents.find((d) => d.kind === 'AuthorizationPolicy') as Manifest;
+    expect(from.podSelector.matchLabels).toEqual(policy.spec.selector.matchLabels);
+    expect(from.namespaceSelector.matchLabels['kubernetes.io/metadata.name']).toBe(policy.metadata.namespace);
+  });
+
+  it('the envoy-gateway overlay admits the Envoy pods of the Gateway the policies attach to', () => {
+    const { from } = overlayGrpcFrom('overlays/envoy-gateway');
+    const eg = envoyGatewayManifests(loadedPolicy(), { service: SERVICE, namespace: 'egress', tls: true, gatewayClassName: 'eg' });
+    const gateway = eg.documents.find((d) => d.kind === 'Gateway') as Manifest;
+    expect(from.podSelector.matchLabels).toEqual({ 'gateway.envoyproxy.io/owning-gateway-name': gateway.metadata.name });
+  });
+
+  it('--tls matches the overlays: Tollgate requires a client certificate there', () => {
+    for (const overlay of ['overlays/istio', 'overlays/envoy-gateway']) {
+      const { rendered } = overlayGrpcFrom(overlay);
+      const tollgateContainer = rendered.find((r) => r.object.kind === 'Deployment' && r.object.metadata.name === 'tollgate')!.object.spec.template.spec.containers[0];
+      expect((tollgateContainer.env as Manifest[]).map((e) => e.name)).toContain('TOLLGATE_GRPC_CLIENT_CA');
+    }
   });
 });
 
