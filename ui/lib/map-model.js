@@ -21,8 +21,8 @@ export function buildModel(graph, opts = {}) {
   const merged = new Map();
   for (const e of graph.edges) {
     if (e.requests < minRequests) continue;
-    const verdict = verdictOf(e);
-    if (!verdicts.has(verdict)) continue;
+    // Shown when any outcome it had is selected: hiding "allowed" keeps the edges that also saw denials.
+    if (!(['allow', 'deny', 'report_deny'].some((v) => verdicts.has(v) && e[v] > 0))) continue;
     const s = byId.get(e.source);
     const t = byId.get(e.target);
     const sl = s?.label ?? e.source;
@@ -71,7 +71,7 @@ export function buildModel(graph, opts = {}) {
   for (const m of edges) m.verdict = verdictOf(m);
   // Busiest last, so they are drawn on top.
   edges.sort((a, b) => a.requests - b.requests);
-  return { left: leftNodes, right: rightNodes, edges, maxRequests: edges.reduce((x, e) => Math.max(x, e.requests), 1) };
+  return { left: leftNodes, right: rightNodes, edges, verdicts, maxRequests: edges.reduce((x, e) => Math.max(x, e.requests), 1) };
 }
 
 /** Pixel positions for a canvas of width w: one row per node, the taller column sets the height. */

@@ -6,6 +6,7 @@ import { buildModel, edgeWidth, hitEdge, layout } from '../lib/map-model.js';
 import { html, Status, useLoad, Verdict } from '../lib/ui.js';
 
 const ALL = ['allow', 'deny', 'report_deny'];
+const DRAW_ORDER = ['allow', 'report_deny', 'deny'];
 const LIST_LIMIT = 100;
 
 function draw(canvas, model, geo, selected) {
@@ -23,15 +24,21 @@ function draw(canvas, model, geo, selected) {
     const on = !focus || focus(e);
     // Opaque while few, so colours stay exact; translucent when thousands overlap.
     ctx.globalAlpha = focus ? (on ? 1 : 0.08) : many ? 0.45 : 1;
-    ctx.strokeStyle = VERDICTS[e.verdict].colour;
-    ctx.lineWidth = edgeWidth(e, model.maxRequests) + (selected?.edge === e ? 2 : 0);
-    // Report-only is dashed as well as coloured, so the map does not rely on colour alone.
-    ctx.setLineDash(e.verdict === 'report_deny' ? [6, 4] : []);
     const mx = (e.left.x + e.right.x) / 2;
-    ctx.beginPath();
-    ctx.moveTo(e.left.x, e.left.y);
-    ctx.bezierCurveTo(mx, e.left.y, mx, e.right.y, e.right.x, e.right.y);
-    ctx.stroke();
+    // One stroke per outcome, each as wide as its own volume, denials on top: a mixed edge shows both,
+    // and a few denials inside a busy allowed edge stay visible.
+    for (const v of DRAW_ORDER) {
+      const n = e[v];
+      if (!n || !model.verdicts.has(v)) continue;
+      ctx.strokeStyle = VERDICTS[v].colour;
+      ctx.lineWidth = edgeWidth({ requests: n }, model.maxRequests) + (selected?.edge === e ? 2 : 0);
+      // Report-only is dashed as well as coloured, so the map does not rely on colour alone.
+      ctx.setLineDash(v === 'report_deny' ? [6, 4] : []);
+      ctx.beginPath();
+      ctx.moveTo(e.left.x, e.left.y);
+      ctx.bezierCurveTo(mx, e.left.y, mx, e.right.y, e.right.x, e.right.y);
+      ctx.stroke();
+    }
   }
   ctx.setLineDash([]);
   ctx.globalAlpha = 1;
@@ -97,8 +104,18 @@ export function MapPage() {
   const effectiveCluster = cluster === 'auto' ? ((graph?.edges.length ?? 0) > 2000 ? 'domain' : 'none') : cluster;
   const model = useMemo(() => (graph ? buildModel(graph, { cluster: effectiveCluster, search, verdicts, minRequests }) : null), [graph, effectiveCluster, search, verdicts, minRequests]);
   const geo = useMemo(() => (model ? layout(model, width, { targetHeight: 640 }) : null), [model, width]);
-  // A new model has new edge objects: a selection from the old one is dropped.
-  useEffect(() => setSelected(null), [model]);
+  // A new model (live refresh, filter) has new objects: keep the selection by key when it is still there.
+  useEffect(() => {
+    setSelected((sel) => {
+      if (!sel || !model) return null;
+      if (sel.kind === 'edge') {
+        const edge = model.edges.find((e) => e.key === sel.edge.key);
+        return edge ? { kind: 'edge', edge } : null;
+      }
+      const node = (sel.node.side === 'left' ? model.left : model.right).find((n) => n.key === sel.node.key);
+      return node ? { kind: 'node', node } : null;
+    });
+  }, [model]);
   useEffect(() => {
     const ro = new ResizeObserver(([entry]) => setWidth(Math.max(600, Math.floor(entry.contentRect.width))));
     ro.observe(wrapRef.current);
@@ -166,7 +183,7 @@ export function MapPage() {
     <${Status} state=${state} />
     ${model &&
     html`<p class="summary" data-testid="map-summary">${num(model.left.length)} ${effectiveCluster === 'identity' ? 'identity groups' : 'identities'} → ${num(model.right.length)} ${effectiveCluster === 'domain' ? 'domains' : 'destinations'}, ${num(model.edges.length)} edges shown of ${num(graph.edges.length)} observed${graph.truncated ? ' (busiest pairs only)' : ''}.
-        <span class="legend">${ALL.map((v) => html`<span class="legend-item"><span class=${`line line-${v}`} aria-hidden="true"></span>${VERDICTS[v].label}</span>`)} · width = requests</span></p>`}
+        <span class="legend">${ALL.map((v) => html`<span class="legend-item"><span class=${`line line-${v}`} aria-hidden="true"></span>${VERDICTS[v].label}</span>`)} · width = requests; an edge with several outcomes has a stroke for each</span></p>`}
     <div class="canvas-wrap" ref=${wrapRef}>
       <canvas ref=${canvasRef} tabindex="0" role="img" aria-label=${model ? `Egress map: ${model.left.length} identities, ${model.right.length} destinations, ${model.edges.length} edges. The table below lists them.` : 'Egress map'} aria-describedby="map-help" onClick=${pick} onKeyDown=${onKey}></canvas>
     </div>
@@ -176,10 +193,10 @@ export function MapPage() {
     ${model &&
     html`<table data-testid="edge-table">
       <caption>Edges by volume${list.length > LIST_LIMIT ? ` (busiest ${LIST_LIMIT} of ${num(list.length)})` : ''}</caption>
-      <thead><tr><th scope="col">Identity</th><th scope="col">Destination</th><th scope="col">Decision</th><th scope="col">Requests</th><th scope="col">Allowed</th><th scope="col">Denied</th><th scope="col">Report-only</th><th scope="col">Last seen</th><th scope="col"><span class="sr-only">Details</span></th></tr></thead>
+      <thead><tr><th scope="col">Identity</th><th scope="col">Destination</th><th scope="col">Decisions</th><th scope="col">Requests</th><th scope="col">Allowed</th><th scope="col">Denied</th><th scope="col">Report-only</th><th scope="col">Last seen</th><th scope="col"><span class="sr-only">Details</span></th></tr></thead>
       <tbody>
         ${list.slice(0, LIST_LIMIT).map((e) => html`<tr data-verdict=${e.verdict} aria-selected=${selected?.edge === e ? 'true' : undefined}>
-          <td>${e.left.label}</td><td>${e.right.label}</td><td><${Verdict} verdict=${e.verdict} /></td><td class="n">${num(e.requests)}</td><td class="n">${num(e.allow)}</td><td class="n">${num(e.deny)}</td><td class="n">${num(e.report_deny)}</td><td>${ago(e.last_seen)}</td>
+          <td>${e.left.label}</td><td>${e.right.label}</td><td>${ALL.filter((v) => e[v] > 0).map((v) => html`<${Verdict} verdict=${v} /> `)}</td><td class="n">${num(e.requests)}</td><td class="n">${num(e.allow)}</td><td class="n">${num(e.deny)}</td><td class="n">${num(e.report_deny)}</td><td>${ago(e.last_seen)}</td>
           <td><button type="button" class="link" onClick=${() => setSelected({ kind: 'edge', edge: e })} aria-label=${`Details of ${e.left.label} to ${e.right.label}`}>Details</button></td>
         </tr>`)}
       </tbody>
