@@ -16,4 +16,5 @@ VOLUME /data
 EXPOSE 7070 7071
 USER node
 ENTRYPOINT ["node", "bin/tollgate.js"]
+# The example policy carries a published HMAC secret: it starts only with TOLLGATE_DEMO=1; mount your own policy.
 CMD ["serve", "--policy", "examples/policy.yaml"]

@@ -24,6 +24,7 @@ import { EmbeddedInventoryStore } from './store/embedded/inventory-store.js';
 import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
+import { exampleSecretsIn } from './policy/example-secrets.js';
 import { backgroundReporter, type BackgroundErrorReporter } from './engine/background.js';
 import { PolicyParser } from './engine/policy-parser.js';
 import { StorageHealth } from './engine/storage-health.js';
@@ -103,6 +104,13 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const parser = new PolicyParser();
   const policies = new PolicyManager(policyStore, log, config.policyFile, { parse: (text, known) => parser.parse(text, known), reportError, storage, storePath: policyStore.path });
   await policies.init();
+  const example = exampleSecretsIn(policies.current.policy.document);
+  if (example.length > 0 && !config.demo) {
+    policies.close();
+    await parser.close();
+    await shared?.close();
+    throw new Error(`the policy uses the published example secret at ${example.join(', ')} (examples/policy.yaml): anyone can sign identities with it. Set your own (e.g. secret: { env: TOLLGATE_IDENTITY_HMAC }), or run the demo with --demo / TOLLGATE_DEMO=1`);
+  }
   metrics.policyVersion.set(policies.current.version);
   policies.subscribe((v) => metrics.policyVersion.set(v.version));
   if (config.policyFile && config.watchPolicy) policies.watchFile();

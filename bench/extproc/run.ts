@@ -324,7 +324,7 @@ scrub:
       const t0 = Date.now();
       const child = new Child(
         process.execPath,
-        [...nodeFlags, join(ROOT, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir],
+        [...nodeFlags, join(ROOT, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--demo', '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir],
         { cwd: ROOT, cpu: SERVER_CPU, stdout: 'ignore' }, // one audit line per stream, written to /dev/null
       );
       children.push(child);

@@ -19,6 +19,8 @@ export const configSchema = z.object({
   egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
   /** Events → audit log, inventory and alerts. Off only to measure their cost (the pino decision line stays). */
   visibility: z.boolean().default(true),
+  /** Allow a policy that uses the example secrets from examples/policy.yaml (`npm start`, the compose demo). */
+  demo: z.boolean().default(false),
   /** How workloads reach the pushed egress listener: see `downstreamSchema` in src/xds/resources/options.ts. */
   downstreamTls: z.enum(['plaintext', 'mtls', 'sidecar']).default('plaintext'),
   /** mtls: PEM files of the gateway's certificate chain and key, and the CA bundle client certificates chain to. */
@@ -74,6 +76,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
     egressPort: env.TOLLGATE_EGRESS_PORT,
     visibility: env.TOLLGATE_VISIBILITY === undefined ? undefined : env.TOLLGATE_VISIBILITY !== 'off',
+    demo: env.TOLLGATE_DEMO === undefined ? undefined : ['1', 'true', 'yes'].includes(env.TOLLGATE_DEMO.toLowerCase()),
     downstreamTls: env.TOLLGATE_DOWNSTREAM_TLS as ConfigInput['downstreamTls'],
     tlsCertFile: env.TOLLGATE_TLS_CERT,
     tlsKeyFile: env.TOLLGATE_TLS_KEY,

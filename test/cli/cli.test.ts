@@ -89,6 +89,16 @@ describe('tollgate CLI', { timeout: 120_000 }, () => {
     expect(out.stderr).not.toContain('"code"');
   });
 
+  it('serve refuses the published HMAC secret of the example policy unless --demo says this is the demo', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-demo-'));
+    const out = await new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile('node', ['bin/tollgate.js', 'serve', '--policy', 'examples/policy.yaml', '--grpc', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data', dataDir], (err, _stdout, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr })),
+    );
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('signedHeader.hmac.secret');
+    expect(out.stderr).toContain('--demo');
+  });
+
   it('bootstrap prints an Envoy bootstrap that points ADS at Tollgate', async () => {
     const out = await tollgate('bootstrap', '--node-id', 'gw-7', '--xds', 'tollgate:7070');
     const doc = parse(out.stdout);

@@ -27,7 +27,7 @@ function lineMatching(test: (line: string) => boolean, what: string): Promise<st
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'tollgate-logs-'));
-  child = spawn('node', ['bin/tollgate.js', 'serve', '--policy', 'examples/policy.yaml', '--grpc', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = spawn('node', ['bin/tollgate.js', 'serve', '--policy', 'examples/policy.yaml', '--demo', '--grpc', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--data', join(dir, 'data')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let rest = '';
   child.stdout!.on('data', (chunk: Buffer) => {
     const parts = (rest + chunk.toString()).split('\n');
