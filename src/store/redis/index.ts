@@ -33,9 +33,18 @@ export async function openRedisState(config: RedisStateConfig, log: Logger, repo
     onError: reportError,
     onReseed: (version, won) => log.warn({ version, won }, won ? 'Redis came back empty: re-seeded it with this replica\'s policy version' : 'Redis came back empty: another replica re-seeded a version at least as new'),
   });
+  // A long outage drops on every event batch: say so every 10 s with the count, not 50 times a second.
+  let dropped = 0;
+  let lastDropLog = 0;
   const inventoryStore = new RedisInventoryStore(conn, {
     onError: (err) => reportError('redis-inventory-flush', err),
-    onDrop: (table, keys) => log.error({ table, keys }, 'inventory deltas dropped: Redis unreachable and the in-memory buffer is full'),
+    onDrop: (table, keys) => {
+      dropped += keys;
+      if (Date.now() - lastDropLog < 10_000) return;
+      lastDropLog = Date.now();
+      log.error({ table, keys: dropped }, 'inventory deltas dropped: Redis unreachable and the in-memory buffer is full');
+      dropped = 0;
+    },
   });
   const alertState = new RedisAlertState(conn, { onError: (err) => reportError('redis-alert-state', err) });
   let fleet: XdsFleet | undefined;
