@@ -32,7 +32,7 @@ describe.skipIf(!redisAvailable())('the fleet audit log survives Redis dying mid
     await redis.stop();
   });
 
-  it('Checks keep being answered while Redis is down, /readyz says shipping is stuck, and afterwards every record is in the fleet view and every chain verifies', async () => {
+  it('Checks keep being answered while Redis is down, /readyz says shipping is stuck, and afterwards every record is in the fleet view, /readyz is ready and every chain verifies', async () => {
     const drivers = replicas.map((r) => new EnvoyExtAuthzDriver(r.grpcPort));
     const decided = new Set<string>();
     let answered = 0;
@@ -73,6 +73,7 @@ describe.skipIf(!redisAvailable())('the fleet audit log survives Redis dying mid
     const seen = new Set(records.map((r) => `${r.replica}:${r.decision_id}`));
     expect(records).toHaveLength(answered);
     expect(seen).toEqual(decided);
+    await eventually(async () => ((await (await replicas[0]!.admin('/readyz')).json()) as { status: string }).status === 'ready', '/readyz ready again', 20_000);
 
     let out = '';
     let err = '';
