@@ -133,7 +133,7 @@ async function exportTo(dir: string, values: { since?: string; until?: string; f
     return 2;
   }
   let chunk = '';
-  for await (const line of exportAudit(dir, { since, until })) {
+  for await (const line of exportAudit(dir, { since, until, oversized: true })) {
     chunk += line;
     if (chunk.length >= 64 * 1024) {
       if (!io.stdout.write(chunk)) await once(io.stdout, 'drain');

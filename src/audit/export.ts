@@ -9,6 +9,8 @@ export interface ExportOptions {
   since?: number;
   /** Epoch ms, exclusive. */
   until?: number;
+  /** Also copy records over 1 MiB (stored before the size cap), in several pieces; otherwise each item is one whole line and those are skipped. */
+  oversized?: boolean;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function* exportAudit(dir: string, opts: ExportOptions = {}): Async
         // A line still being written (or torn by a crash) is not a record yet.
         if (!l.terminated) break;
         if (l.oversized) {
+          if (!opts.oversized) continue;
           // Written before the size cap: exported byte for byte, read again in pieces rather than held.
           const t = Date.parse(String(l.oversized.members.time));
           if (opts.since !== undefined && !(t >= opts.since)) continue;
