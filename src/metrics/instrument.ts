@@ -47,7 +47,7 @@ export function countRefusals(check: CallerCheck, metrics: Metrics): CallerCheck
   };
 }
 
-/** The audit store as the recorder sees it: every append timed (its group commit and fsync), counted, failures counted. */
+/** The audit store as the recorder sees it: every append timed (its group commit and fsync) and counted; failures are src/audit/health.ts's. */
 export function instrumentAuditStore(store: AuditStore, metrics: Metrics): AuditStore {
   return {
     append: async (events) => {
@@ -55,9 +55,6 @@ export function instrumentAuditStore(store: AuditStore, metrics: Metrics): Audit
       try {
         await store.append(events);
         metrics.auditAppended.inc(events.length);
-      } catch (err) {
-        metrics.auditErrors.inc();
-        throw err;
       } finally {
         end();
       }

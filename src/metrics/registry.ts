@@ -85,7 +85,6 @@ export function createMetrics() {
 
     auditAppended: new Counter({ name: 'tollgate_audit_records_appended_total', help: 'Records written to the audit log (durable: after their fsync)', registers: [registry] }),
     auditFsyncSeconds: new Histogram({ name: 'tollgate_audit_append_duration_seconds', help: 'Time of one audit append, group commit and fsync included', buckets: LATENCY_BUCKETS, registers: [registry] }),
-    auditErrors: new Counter({ name: 'tollgate_audit_append_errors_total', help: 'Audit appends that failed (retried with backoff from a bounded queue)', registers: [registry] }),
     auditDropped: new Counter({ name: 'tollgate_audit_records_dropped_total', help: 'Audit records dropped: retry queue full, or a record the store can never write', registers: [registry] }),
 
     alertsSent: new Counter({ name: 'tollgate_alerts_sent_total', help: 'Alert deliveries a sink accepted', registers: [registry] }),

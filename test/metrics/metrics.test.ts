@@ -131,7 +131,7 @@ describe('Prometheus metrics by convention', () => {
       /^tollgate_als_refused_streams_total 0$/m,
       /^tollgate_audit_records_appended_total [1-9]/m,
       /^tollgate_audit_append_duration_seconds_count [1-9]/m,
-      /^tollgate_audit_append_errors_total 0$/m,
+      /^tollgate_audit_append_failures_total 0$/m,
       /^tollgate_audit_records_dropped_total 0$/m,
       /^tollgate_alerts_sent_total 0$/m,
       /^tollgate_alerts_retried_total 0$/m,
