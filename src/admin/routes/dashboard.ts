@@ -3,7 +3,7 @@ import { getDomain } from 'tldts';
 import { z } from 'zod';
 import { diffLines } from '../../dashboard/text-diff.js';
 import { ACTIVITY_MINUTES, type LiveActivity } from '../../dashboard/live.js';
-import { edgeDecision, policyImpact } from '../../dashboard/policy-impact.js';
+import { edgeDecision, policyImpact, YIELD_EVERY } from '../../dashboard/policy-impact.js';
 import type { PolicyManager } from '../../engine/policy-manager.js';
 import type { Inventory } from '../../inventory/index.js';
 import { parseSince, SINCE_HELP } from '../../inventory/since.js';
@@ -71,7 +71,9 @@ export function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): void
   app.get('/v1/policy/report-mode', async () => {
     const v = policies.current;
     const groups = new Map<string, { rule: string; mode: string; would_have_denied: number; identities: Set<string>; edges: Array<{ identity: string; destination: string; method: string; path_template: string; report_deny: number; enforced_now: boolean }> }>();
+    let seen = 0;
     for await (const e of inventory.edges()) {
+      if (++seen % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       if (e.decisions.report_deny === 0) continue;
       const d = edgeDecision(v.policy, e);
       const key = d.rule;
