@@ -7,12 +7,13 @@ import { buildResources, type ResourceJson } from '../xds/resources/build.js';
 import { xdsOptionsSchema } from '../xds/resources/options.js';
 import { checkEnvoySemantics, semanticProblemToProblem } from '../xds/semantics/index.js';
 
-export const validateHelp = `Usage: tollgate validate POLICY_FILE
+export const validateHelp = `Usage: tollgate validate POLICY_FILE [--json]
 
 Checks a policy file: schema, references between identities and rules, IP and CIDR syntax,
 signed-header keys; then builds the Envoy resources for it (default xDS options) and checks the rules
 Envoy enforces when it loads them (unique domains, filter order, clusters that exist, TLS...).
-Exits 0 when valid; otherwise prints every problem as "path: message" and exits 1.`;
+Exits 0 when valid; otherwise prints every problem as "path: message" and exits 1. With --json it
+prints {"file","valid","problems":[{"path","message"}],"rules","identities"} on stdout instead.`;
 
 const defaultBuild = (policy: CompiledPolicy): ResourceJson[] => buildResources(policy, xdsOptionsSchema.parse({}));
 
@@ -29,7 +30,7 @@ export function envoyProblems(policy: CompiledPolicy, build: (policy: CompiledPo
 
 /** `build` makes the resources to check (the real builder by default; tests give hand-made resources). */
 export async function validateCommand(argv: string[], build: (policy: CompiledPolicy) => ResourceJson[] = defaultBuild): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' } } });
   if (values.help) {
     console.log(validateHelp);
     return 0;
@@ -39,23 +40,20 @@ export async function validateCommand(argv: string[], build: (policy: CompiledPo
     console.error(validateHelp);
     return 2;
   }
+  const report = (problems: Problem[], counts?: { rules: number; identities: number }): number => {
+    if (values.json) console.log(JSON.stringify({ file, valid: problems.length === 0, problems, ...counts }));
+    else if (problems.length > 0) console.error(formatProblems(problems));
+    else console.log(`${file}: valid (${counts!.rules} rules, ${counts!.identities} identities)`);
+    return problems.length === 0 ? 0 : 1;
+  };
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    console.error(`${file}: ${(err as Error).message}`);
-    return 1;
+    return report([{ path: '(file)', message: `${file}: ${(err as Error).message}` }]);
   }
   const built = buildPolicy(text);
-  if (!built.ok) {
-    console.error(formatProblems(built.problems));
-    return 1;
-  }
-  const envoy = envoyProblems(built.build.policy, build);
-  if (envoy.length > 0) {
-    console.error(formatProblems(envoy));
-    return 1;
-  }
-  console.log(`${file}: valid (${built.build.policy.rules.length} rules, ${built.build.policy.identityNames.size} identities)`);
-  return 0;
+  if (!built.ok) return report(built.problems);
+  const policy = built.build.policy;
+  return report(envoyProblems(policy, build), { rules: policy.rules.length, identities: policy.identityNames.size });
 }

@@ -1,6 +1,7 @@
 import { defaultPort, normalizeRuleHost } from './host.js';
 import { compilePathPattern, type PathMatcher } from './paths.js';
 import type { Problem } from './problems.js';
+import { referenceProblems } from './references.js';
 import type { IdentitySource, Mode, PolicyDocument } from './schema.js';
 
 /** One allow rule, flattened and pre-compiled. */
@@ -44,28 +45,21 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
  * the schema cannot see (unknown identity names, duplicate ids, bad IP literals).
  */
 export function compilePolicy(document: PolicyDocument): { policy?: CompiledPolicy; problems: Problem[] } {
-  const problems: Problem[] = [];
+  const problems: Problem[] = referenceProblems(document);
   const identityNames = new Set<string>();
   const identityModes = new Map<string, Mode>();
-  document.identities.forEach((identity, i) => {
-    if (identityNames.has(identity.name)) problems.push({ path: `identities[${i}].name`, message: `duplicate identity "${identity.name}"` });
+  for (const identity of document.identities) {
     identityNames.add(identity.name);
     if (identity.mode) identityModes.set(identity.name, identity.mode);
-  });
+  }
 
   const rules: CompiledRule[] = [];
   const exact = new Map<string, CompiledRule[]>();
   const wildcard = new Map<string, CompiledRule[]>();
-  const ids = new Set<string>();
   document.egress.forEach((block, b) => {
-    if (block.identity !== '*' && block.identity !== 'unknown' && !identityNames.has(block.identity)) {
-      problems.push({ path: `egress[${b}].identity`, message: `unknown identity "${block.identity}" (define it under identities, or use "*")` });
-    }
     block.allow.forEach((rule, r) => {
       const path = `egress[${b}].allow[${r}]`;
       const id = rule.id ?? path;
-      if (ids.has(id)) problems.push({ path: `${path}.id`, message: `duplicate rule id "${id}"` });
-      ids.add(id);
       const host = normalizeRuleHost(rule.host);
       const isWildcard = host.startsWith('*.');
       const compiled: CompiledRule = {

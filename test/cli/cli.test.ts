@@ -61,6 +61,20 @@ describe('tollgate CLI', { timeout: 120_000 }, () => {
     expect(out.stderr).toContain('egress[0].identity: unknown identity "ghost"');
   });
 
+  it('validate reports schema and reference problems together, and --json gives them as data', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tollgate-validate-')), 'bad.yaml');
+    writeFileSync(file, 'version: 1\nidentities:\n  - { name: a, match: { spiffe: "spiffe://x/y" } }\negress:\n  - identity: ghost\n    allow: [{ host: api.x.com, port: 99999 }]\n');
+    const text = await tollgate('validate', file);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain('egress[0].allow[0].port');
+    expect(text.stderr).toContain('egress[0].identity: unknown identity "ghost"');
+    const json = await tollgate('validate', '--json', file);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, problems: expect.arrayContaining([expect.objectContaining({ path: 'egress[0].identity' })]) });
+    const good = JSON.parse((await tollgate('validate', '--json', 'examples/policy.yaml')).stdout);
+    expect(good).toMatchObject({ valid: true, problems: [], rules: 5, identities: 3 });
+  });
+
   it('decide explains an allow and exits 0, and a denial exits 3', async () => {
     const allow = await tollgate('decide', '--policy', 'examples/policy.yaml', '--principal', 'spiffe://prod.example/ns/billing/sa/web', '--host', 'api.stripe.com', '--method', 'POST', '--path', '/v1/charges/ch_1');
     expect(allow.code).toBe(0);
