@@ -116,14 +116,14 @@ function App() {
         if (!(err instanceof AuthError)) setMessage(err.message);
       },
     );
-    return token.onCleared(() => {
-      setMessage('Your session ended or the token was refused; sign in again.');
+    return token.onCleared((why) => {
+      setMessage(why === 'signed_out' ? 'Signed out.' : 'Your session ended or the token was refused; sign in again.');
       setAuthed(false);
     });
   }, []);
   if (authed === undefined) return html`<p class="boot">Connecting…</p>`;
   if (!authed) return html`<${Login} message=${message} onLogin=${() => setAuthed(true)} />`;
-  return html`<${Shell} onLogout=${() => token.clear()} />`;
+  return html`<${Shell} onLogout=${() => token.clear('signed_out')} />`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -126,6 +126,13 @@ run('dashboard in a real browser', () => {
     await page.getByLabel('Admin token').fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Egress map' }).waitFor();
+    // Signing out forgets the token.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('tollgate.adminToken'))).toBeNull();
+    await page.getByLabel('Admin token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Egress map' }).waitFor();
     // A token that stops working (rotated) brings the form back on the next call.
     await page.evaluate(() => sessionStorage.setItem('tollgate.adminToken', 'rotated-away-token'));
     await page.getByRole('link', { name: 'Tokens' }).click();

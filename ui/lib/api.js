@@ -16,10 +16,11 @@ const listeners = new Set();
 export const token = {
   get: () => sessionStorage.getItem(KEY) ?? '',
   set: (t) => sessionStorage.setItem(KEY, t),
-  clear: () => {
+  /** `why`: 'refused' (a 401) or 'signed_out'; listeners hear of it only when a token was held. */
+  clear: (why = 'refused') => {
     const had = sessionStorage.getItem(KEY) !== null;
     sessionStorage.removeItem(KEY);
-    if (had) for (const l of listeners) l();
+    if (had) for (const l of listeners) l(why);
   },
   onCleared: (l) => {
     listeners.add(l);
