@@ -216,6 +216,13 @@ describe('tollgate provider envoy-gateway', () => {
     const extension = structuredClone(byKind(objects, 'EnvoyExtensionPolicy')[0]!);
     extension.spec.extProc[0].processingMode.request.body = 'Bufferd';
     expect(crdProblems(extension).join('\n')).toMatch(/\/spec\/extProc\/0\/processingMode\/request\/body: must be equal to one of the allowed values/);
+    // The CRDs' CEL rules run too, on the defaulted object: a Service backend needs a port, a policy a Gateway API target.
+    const portless = structuredClone(byKind(objects, 'SecurityPolicy')[0]!);
+    portless.spec.extAuth.grpc.backendRefs = [{ name: 'tollgate' }];
+    expect(crdProblems(portless).join('\n')).toContain('Must have port for Service reference');
+    const wrongTarget = structuredClone(byKind(objects, 'EnvoyExtensionPolicy')[0]!);
+    wrongTarget.spec.targetRefs = [{ group: '', kind: 'Service', name: 'tollgate' }];
+    expect(crdProblems(wrongTarget).join('\n')).toMatch(/targetRefs\[\*\]\.group of gateway\.networking\.k8s\.io/);
     const route = structuredClone(byKind(objects, 'HTTPRoute')[0]!);
     route.spec.hostname = route.spec.hostnames;
     expect(unknownFieldProblems([route]).get(0)?.join('\n')).toContain('hostname');

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
+import { celProblems } from './cel.js';
 import { DEPLOY_DIR, type Manifest } from './kustomize.js';
 
 /** ../shared/schemas beside the repository (CRDs of Istio and Envoy Gateway). */
@@ -12,7 +13,7 @@ type Schema = Record<string, unknown>;
 /**
  * A CRD's openAPIV3Schema as the API server applies it under strict field validation: an object schema without
  * `x-kubernetes-preserve-unknown-fields` admits no other fields, `x-kubernetes-int-or-string` takes an integer or a
- * string, `nullable` admits null. CEL rules (`x-kubernetes-validations`) are not evaluated here.
+ * string, `nullable` admits null. CEL rules (`x-kubernetes-validations`) are evaluated separately (cel.ts).
  */
 export function structuralToJsonSchema(schema: Schema, root = true): Schema {
   const out: Schema = {};
@@ -82,8 +83,9 @@ export function hasCrdSchema(object: Manifest): boolean {
 export function crdProblems(object: Manifest): string[] {
   const validate = validatorFor(`${object.apiVersion}/${object.kind}`);
   if (!validate) return [`no CRD schema for ${object.apiVersion} ${object.kind}`];
-  if (validate(object)) return [];
-  return (validate.errors ?? []).map(formatAjvError);
+  if (!validate(object)) return (validate.errors ?? []).map(formatAjvError);
+  // CEL rules run only on an object that passed the schema, as in the API server.
+  return celProblems(crdSchemas.get(`${object.apiVersion}/${object.kind}`)!, object);
 }
 
 function formatAjvError(e: ErrorObject): string {
