@@ -121,4 +121,29 @@ describe('audit queries under hostile volume', () => {
       await app.close();
     }
   });
+
+  it('closing the admin API stops a long GET /v1/audit instead of waiting for it', async () => {
+    const store = await bigLog(10_000);
+    const seen: AbortSignal[] = [];
+    const watched: AuditStore = {
+      append: (b) => store.append(b),
+      query: (q: AuditQuery, o?: AuditQueryOptions) => {
+        if (o?.signal) seen.push(o.signal);
+        return store.query(q, o);
+      },
+      verify: () => store.verify(),
+      close: () => store.close(),
+    };
+    const app = Fastify();
+    auditRoutes(app, watched);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as { port: number }).port;
+    const res = fetch(`http://127.0.0.1:${port}/v1/audit?identity=nobody`);
+    for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const closed = app.close();
+    const r = await res;
+    await closed;
+    expect(seen[0]?.aborted).toBe(true);
+    expect(r.status).toBe(503);
+  });
 });

@@ -34,6 +34,11 @@ const auditQuery = z
  * the client goes away. GET /v1/audit/status: failing appends, quarantined segments, the recorder's queue.
  */
 export function auditRoutes(app: FastifyInstance, store: AuditStore, status?: () => AuditStatus): void {
+  // app.close() waits for requests in flight: stop their scans first so that shutdown is not held up by a long query.
+  const running = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const c of running) c.abort(Object.assign(new Error('shutting down'), { name: 'AbortError' }));
+  });
   app.get('/v1/audit', async (req, reply) => {
     const parsed = auditQuery.safeParse(req.query);
     if (!parsed.success) return reply.code(400).send({ error: 'invalid_request', problems: problemsFromZod(parsed.error) });
@@ -44,14 +49,17 @@ export function auditRoutes(app: FastifyInstance, store: AuditStore, status?: ()
       if (!reply.raw.writableFinished) gone.abort(new Error('client disconnected'));
     };
     reply.raw.once('close', onClose);
+    running.add(gone);
     try {
       return await store.query(query, { signal: gone.signal });
     } catch (err) {
       if (err instanceof InvalidCursorError) return reply.code(400).send({ error: 'invalid_request', problems: [{ path: 'cursor', message: err.message }] });
-      if (gone.signal.aborted) return reply.code(499).send({ error: 'client_closed_request' });
-      if ((err as Error).name === 'AbortError') return reply.code(503).send({ error: 'shutting_down' });
+      if (gone.signal.aborted && (gone.signal.reason as Error | undefined)?.name !== 'AbortError') return reply.code(499).send({ error: 'client_closed_request' });
+      // Connection: close, so that the server's close does not wait on this keep-alive connection.
+      if ((err as Error).name === 'AbortError') return reply.code(503).header('connection', 'close').send({ error: 'shutting_down' });
       throw err;
     } finally {
+      running.delete(gone);
       reply.raw.off('close', onClose);
     }
   });
