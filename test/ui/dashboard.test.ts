@@ -157,6 +157,17 @@ run('dashboard in a real browser', () => {
     expect(await canvasPixels(page, '#b35900')).toBeGreaterThan(20);
     expect(await page.getByTestId('map-summary').textContent()).toContain('2 identities');
 
+    // Click the canvas where the one red curve crosses the middle: that edge's details open.
+    const red = await page.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const x = Math.floor(c.width / 2);
+      const col = c.getContext('2d')!.getImageData(x, 0, 1, c.height).data;
+      for (let y = 0; y < c.height; y++) if (Math.abs(col[y * 4]! - 0xcf) + Math.abs(col[y * 4 + 1]! - 0x22) + Math.abs(col[y * 4 + 2]! - 0x2e) < 30) return { x: x / devicePixelRatio, y: y / devicePixelRatio };
+      return null;
+    });
+    expect(red).not.toBeNull();
+    await page.locator('canvas').click({ position: { x: red!.x, y: red!.y + 1 } });
+    expect(await page.getByTestId('edge-details').getByRole('heading').textContent()).toBe('billing → evil.example.com:default');
+
     await row('billing', 'api.stripe.com:443').getByRole('button').click();
     const details = page.getByTestId('edge-details');
     await details.getByRole('table').waitFor();

@@ -133,7 +133,7 @@ export function MapPage() {
     if (model && !performance.getEntriesByName('map:interactive').length) requestAnimationFrame(() => performance.mark('map:interactive'));
   }, [model]);
 
-  const pick = (ev) => {
+  const hit = (ev) => {
     const r = canvasRef.current.getBoundingClientRect();
     const x = ev.clientX - r.left;
     const y = ev.clientY - r.top;
@@ -141,10 +141,23 @@ export function MapPage() {
     if (col) {
       const step = col === model.left ? geo.stepL : geo.stepR;
       const node = col.find((n) => Math.abs(n.y - y) <= Math.max(step / 2, 3));
-      if (node) return setSelected({ kind: 'node', node });
+      if (node) return { kind: 'node', node };
     }
     const edge = hitEdge(model, x, y, 6);
-    setSelected(edge ? { kind: 'edge', edge } : null);
+    return edge ? { kind: 'edge', edge } : null;
+  };
+  const pick = (ev) => setSelected(hit(ev));
+  // Hover names what is under the pointer (labels are hidden when rows are dense); one hit test per frame at most.
+  const hoverFrame = useRef(0);
+  const hover = (ev) => {
+    if (hoverFrame.current || !model) return;
+    const { clientX, clientY } = ev;
+    hoverFrame.current = requestAnimationFrame(() => {
+      hoverFrame.current = 0;
+      const h = hit({ clientX, clientY });
+      canvasRef.current.title = !h ? '' : h.kind === 'node' ? `${h.node.label}: ${h.node.requests} requests` : `${h.edge.left.label} → ${h.edge.right.label}: ${h.edge.requests} requests (${h.edge.allow} allowed, ${h.edge.deny} denied, ${h.edge.report_deny} report-only)`;
+      canvasRef.current.style.cursor = h ? 'pointer' : 'default';
+    });
   };
   const byVolume = useMemo(() => (model ? [...model.edges].sort((a, b) => b.requests - a.requests) : []), [model]);
   const onKey = (ev) => {
@@ -185,7 +198,7 @@ export function MapPage() {
     html`<p class="summary" data-testid="map-summary">${num(model.left.length)} ${effectiveCluster === 'identity' ? 'identity groups' : 'identities'} → ${num(model.right.length)} ${effectiveCluster === 'domain' ? 'domains' : 'destinations'}, ${num(model.edges.length)} edges shown of ${num(graph.edges.length)} observed${graph.truncated ? ' (busiest pairs only)' : ''}.
         <span class="legend">${ALL.map((v) => html`<span class="legend-item"><span class=${`line line-${v}`} aria-hidden="true"></span>${VERDICTS[v].label}</span>`)} · width = requests; an edge with several outcomes has a stroke for each</span></p>`}
     <div class="canvas-wrap" ref=${wrapRef}>
-      <canvas ref=${canvasRef} tabindex="0" role="img" aria-label=${model ? `Egress map: ${model.left.length} identities, ${model.right.length} destinations, ${model.edges.length} edges. The table below lists them.` : 'Egress map'} aria-describedby="map-help" onClick=${pick} onKeyDown=${onKey}></canvas>
+      <canvas ref=${canvasRef} tabindex="0" role="img" aria-label=${model ? `Egress map: ${model.left.length} identities, ${model.right.length} destinations, ${model.edges.length} edges. The table below lists them.` : 'Egress map'} aria-describedby="map-help" onClick=${pick} onMouseMove=${hover} onKeyDown=${onKey}></canvas>
     </div>
     <p id="map-help" class="muted">Click an edge or a node for details; with the map focused, ↑/↓ step through edges by volume, Esc clears.</p>
     ${selected?.kind === 'edge' && html`<${EdgeDetails} edge=${selected.edge} key=${selected.edge.key} />`}
