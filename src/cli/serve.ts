@@ -5,34 +5,52 @@ import { installProcessGuards } from '../engine/process-guard.js';
 import { createLogger } from '../logger.js';
 import { startServer, type RunningServer } from '../server.js';
 
-export const serveHelp = `Usage: tollgate serve [--policy FILE] [--grpc HOST:PORT] [--admin HOST:PORT] [--data DIR] [--admin-token TOKEN]
+export const serveHelp = `Usage: tollgate serve [options]
 
-Starts the gRPC server (ext_authz, health; default 127.0.0.1:7070) and the admin REST API
-(default 127.0.0.1:7071). The policy file is watched and hot-reloaded; PUT /v1/policy versions
-persist in the data directory (default ./data). Environment: TOLLGATE_GRPC_ADDRESS,
-TOLLGATE_ADMIN_ADDRESS, TOLLGATE_DATA_DIR, TOLLGATE_POLICY, TOLLGATE_ADMIN_TOKEN, TOLLGATE_ADMIN_ALLOWED_HOSTS,
-TOLLGATE_LOG_LEVEL.
-The admin API refuses a non-loopback address without a token.
+Starts the gRPC port (ext_authz, ext_proc, access logs, ADS, grpc.health.v1) and the admin REST API.
+The policy file is watched and hot-reloaded (ConfigMap symlink swaps too); PUT /v1/policy versions
+persist in the data directory. Every option is also an environment variable; a flag wins.
 
-Downstream TLS of the pushed egress listener (--downstream-tls, TOLLGATE_DOWNSTREAM_TLS):
-  plaintext  (default) no TLS; x-forwarded-client-cert is dropped by Envoy
-  mtls       Envoy requires client certificates signed by --client-ca (TOLLGATE_CLIENT_CA) and serves
-             --tls-cert/--tls-key (TOLLGATE_TLS_CERT, TOLLGATE_TLS_KEY) pushed as SDS secrets; the files are
-             watched and a rotated certificate is pushed without restarting Envoy.
-             --spiffe-trust-domain (TOLLGATE_SPIFFE_TRUST_DOMAIN) accepts only SPIFFE IDs of that domain.
-  sidecar    a sidecar terminating mTLS in front of the gateway sets XFCC, which Envoy forwards unchanged
-TOLLGATE_ENVOY_TOKEN: shared secret Envoy must send as x-tollgate-token on ADS and access-log streams
-(put the same value in the bootstrap: tollgate bootstrap --envoy-token-env); required for mtls off loopback.
---no-xds (TOLLGATE_XDS=off): provider mode, no ADS; Istio or Envoy Gateway configures the gateway and calls
-ext_authz, ext_proc and ALS here.
---grpc-tls-cert/--grpc-tls-key (TOLLGATE_GRPC_TLS_CERT, TOLLGATE_GRPC_TLS_KEY): TLS on the gRPC port, reloaded when
-the files change; --grpc-client-ca (TOLLGATE_GRPC_CLIENT_CA) requires client certificates chaining to it. The pushed
-tollgate cluster then presents TOLLGATE_GRPC_ENVOY_CERT/TOLLGATE_GRPC_ENVOY_KEY and verifies Tollgate with
-TOLLGATE_GRPC_SERVER_CA (default: the client CA), all pushed as SDS secrets.
---metrics HOST:PORT (TOLLGATE_METRICS_ADDRESS): GET /metrics without the admin token on its own address.
---redis URL (TOLLGATE_REDIS_URL): share policy, inventory, alert state and the xDS fleet view with other
-replicas: redis://[user:pass@]host:port[/db], rediss://..., redis+sentinel://h1:26379,h2:26379/master[/db],
-redis+cluster://h1:6379,h2:6379. TOLLGATE_REDIS_PREFIX (default tollgate:), TOLLGATE_REPLICA_ID (default hostname-pid).`;
+Serving
+  --policy FILE            TOLLGATE_POLICY              policy file to serve and watch
+  --grpc HOST:PORT         TOLLGATE_GRPC_ADDRESS        gRPC address (default 127.0.0.1:7070)
+  --admin HOST:PORT        TOLLGATE_ADMIN_ADDRESS       admin API (default 127.0.0.1:7071; needs a token off loopback)
+  --admin-token TOKEN      TOLLGATE_ADMIN_TOKEN         bearer token for the admin API (16+ characters)
+                           TOLLGATE_ADMIN_ALLOWED_HOSTS extra Host names the admin API answers to
+  --data DIR               TOLLGATE_DATA_DIR            policy versions, audit log, inventory (default ./data)
+  --log-level LEVEL        TOLLGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  --metrics HOST:PORT      TOLLGATE_METRICS_ADDRESS     GET /metrics without the admin token on its own address
+  --demo                   TOLLGATE_DEMO=1              allow the example policy's published secrets
+                           TOLLGATE_VISIBILITY=off      no audit log, inventory or alerts (only to measure their cost)
+
+The gateway Tollgate configures over xDS
+  --no-xds                 TOLLGATE_XDS=off             provider mode: Istio or Envoy Gateway owns the gateway's xDS
+  --xds-address HOST:PORT  TOLLGATE_XDS_TOLLGATE_ADDRESS how Envoy reaches this gRPC port (default: --grpc)
+  --egress-port PORT       TOLLGATE_EGRESS_PORT         the pushed egress listener's port (default 10000)
+  --downstream-tls MODE    TOLLGATE_DOWNSTREAM_TLS      plaintext (default; Envoy drops XFCC) | mtls | sidecar
+  --tls-cert FILE          TOLLGATE_TLS_CERT            mtls: the gateway's certificate chain (pushed as SDS, rotated live)
+  --tls-key FILE           TOLLGATE_TLS_KEY             mtls: its private key
+  --client-ca FILE         TOLLGATE_CLIENT_CA           mtls: the CA workload certificates chain to
+  --spiffe-trust-domain D  TOLLGATE_SPIFFE_TRUST_DOMAIN mtls: accept only SPIFFE IDs of this trust domain
+                           TOLLGATE_ENVOY_TOKEN         secret Envoy sends as x-tollgate-token on ADS and access logs
+                                                        (tollgate bootstrap --envoy-token-env); required for mtls off loopback
+  sidecar: a sidecar terminating mTLS in front of the gateway sets XFCC, which Envoy forwards unchanged
+  (ALWAYS_FORWARD_ONLY); trust it only when nothing else can reach the listener.
+
+TLS between Envoy and this gRPC port
+  --grpc-tls-cert FILE     TOLLGATE_GRPC_TLS_CERT       serve TLS (reloaded when the files change)
+  --grpc-tls-key FILE      TOLLGATE_GRPC_TLS_KEY
+  --grpc-client-ca FILE    TOLLGATE_GRPC_CLIENT_CA      require client certificates chaining to it
+                           TOLLGATE_GRPC_ENVOY_CERT/_KEY the certificate the pushed tollgate cluster presents (SDS)
+                           TOLLGATE_GRPC_SERVER_CA      how Envoy verifies this port (default: the client CA)
+
+Scale-out
+  --redis URL              TOLLGATE_REDIS_URL           share policy, inventory, alerts, audit and the xDS fleet view:
+                                                        redis://[user:pass@]host:port[/db], rediss://...,
+                                                        redis+sentinel://h1:26379,h2:26379/master[/db],
+                                                        redis+cluster://h1:6379,h2:6379
+                           TOLLGATE_REDIS_PREFIX        key prefix (default tollgate:)
+                           TOLLGATE_REPLICA_ID          this replica's name (default hostname-pid)`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -56,6 +74,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'grpc-client-ca': { type: 'string' },
       metrics: { type: 'string' },
       redis: { type: 'string' },
+      'xds-address': { type: 'string' },
+      'egress-port': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,6 +105,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       grpcClientCaFile: values['grpc-client-ca'],
       metricsAddress: values.metrics,
       redisUrl: values.redis,
+      xdsTollgateAddress: values['xds-address'],
+      egressPort: values['egress-port'],
     });
     const logger = createLogger(config.logLevel);
     uninstall = installProcessGuards({ log: logger, report: () => server?.reportError });
