@@ -20,7 +20,7 @@ Verifies the audit log's hash chain, or exports audit records as JSONL for a SIE
            object per line, with seq, prev_hash and hash.
 
 Options:
-  --data DIR       data directory (default ./data)
+  --data DIR       data directory (default TOLLGATE_DATA_DIR, else ./data)
   --redis URL      verify the fleet's copy in Redis (TOLLGATE_REDIS_URL forms); --redis-prefix as TOLLGATE_REDIS_PREFIX
   --since T        a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO-8601 time
   --until T        same forms; default now
@@ -69,7 +69,7 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
       allowPositionals: false,
       options: {
         help: { type: 'boolean', short: 'h' },
-        data: { type: 'string', default: './data' },
+        data: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
         format: { type: 'string' },
@@ -88,7 +88,8 @@ export async function auditCommand(argv: string[], io: AuditCommandIo = { stdout
     return 0;
   }
   if (values.redis) return verifyRedis(values.redis, values['redis-prefix'] ?? process.env.TOLLGATE_REDIS_PREFIX ?? 'tollgate:', say, complain);
-  const dir = join(values.data ?? './data', 'audit');
+  // The same data directory serve uses: --data, else TOLLGATE_DATA_DIR, else ./data.
+  const dir = join(values.data ?? process.env.TOLLGATE_DATA_DIR ?? './data', 'audit');
   try {
     if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
   } catch {

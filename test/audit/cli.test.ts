@@ -34,6 +34,19 @@ describe('tollgate audit', () => {
     expect(out.stdout).toMatch(/ok, 40 records in 1 segments, seq 1\.\.40/);
   });
 
+  it('verify and export read the data directory serve uses when TOLLGATE_DATA_DIR is set and no --data is given', async () => {
+    const dataDir = await logWith(12);
+    const before = process.env.TOLLGATE_DATA_DIR;
+    process.env.TOLLGATE_DATA_DIR = dataDir;
+    try {
+      expect((await run('verify')).stdout).toMatch(/ok, 12 records/);
+      expect((await run('export', '--since', '2026-11-25T00:00:00Z')).stdout.trim().split('\n')).toHaveLength(12);
+    } finally {
+      if (before === undefined) delete process.env.TOLLGATE_DATA_DIR;
+      else process.env.TOLLGATE_DATA_DIR = before;
+    }
+  });
+
   it('verify exits 1 and names the first broken record', async () => {
     const dataDir = await logWith(40);
     const file = join(dataDir, 'audit', 'audit-0000000000000001.jsonl');
