@@ -35,7 +35,7 @@ export interface IstioManifests {
   notes: string[];
 }
 
-/** Istio's name for the cluster of a Kubernetes Service port (pilot `model.BuildSubsetKey`): what the EnvoyFilter targets. */
+/** Istio's cluster for a Service port, as its own ext_authz uses it (pilot/pkg/security/authz/builder/extauthz.go `parseService`, `model.BuildSubsetKey`). */
 export function istioOutboundCluster(host: string, port: number): string {
   return `outbound|${port}||${host}`;
 }
@@ -183,6 +183,7 @@ export function extProcFilter(clusterName: string, authority: string): Manifest 
     name: 'envoy.filters.http.ext_proc',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
+      // An explicit authority: the default is the cluster name, whose `|` is invalid in :authority (Istio's extauthz.go `generateGRPCConfig` replaces it likewise).
       grpc_service: { envoy_grpc: { cluster_name: clusterName, authority }, timeout: millisToDuration(EXT_PROC_GRPC_TIMEOUT_MS) },
       failure_mode_allow: false,
       processing_mode: { request_header_mode: 'SEND', response_header_mode: 'SKIP', request_body_mode: 'NONE', response_body_mode: 'NONE', request_trailer_mode: 'SKIP', response_trailer_mode: 'SKIP' },
