@@ -65,6 +65,29 @@ run('dashboard at scale and by keyboard', () => {
     await page.context().close();
   });
 
+  it('under steady traffic the map follows one event stream and refetches at most once per 10 s, not per event', async () => {
+    const { page, problems } = await open('#/map');
+    await page.getByTestId('map-summary').waitFor({ timeout: 20_000 });
+    const fetched: string[] = [];
+    page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+    const live = page.getByTestId('live');
+    const before = await live.textContent();
+    // 50 decisions every 100 ms for 5 s: 2,500 events.
+    for (let tick = 0; tick < 50; tick++) {
+      const time = new Date().toISOString();
+      for (let k = 0; k < 50; k++) server.events.publish({ kind: 'decision', time, identity: `svc-${k}`, destination: `burst-${k}.example.net:443`, method: 'GET', path_template: '/', verdict: 'allow', mode: 'enforce', rule: 'r', reason: 'r', latency_us: 1, policy_version: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await expect.poll(() => live.textContent(), { timeout: 10_000 }).not.toBe(before);
+    expect(fetched.filter((p) => p === '/v1/egress-map').length).toBeLessThanOrEqual(1);
+    expect(fetched.filter((p) => p === '/v1/events/stream')).toEqual([]);
+    // Still answering input: the search narrows the map at once.
+    await page.getByLabel('Search').fill('svc-42');
+    await expect.poll(() => page.getByTestId('map-summary').textContent()).toMatch(/^1 identities/);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('every form control on every page has a label, and every page has one main heading', async () => {
     const { page } = await open('#/map');
     await page.getByTestId('map-summary').waitFor({ timeout: 20_000 });
