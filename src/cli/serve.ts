@@ -118,11 +118,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
     setTimeout(() => process.exit(1), 1000).unref();
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+  // Drain: readiness false, no new calls, in-flight calls answered, events flushed to the audit log. A second
+  // signal means "now": exit without draining.
+  const now = (second: NodeJS.Signals) => {
+    console.error(`tollgate serve: ${second} while draining after ${signal}; exiting now`);
+    process.exit(130);
+  };
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
   await server.close();
   uninstall();
   return 0;
