@@ -5,6 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY src ./src
+COPY ui ./ui
 COPY examples ./examples
 COPY tsconfig.json ./
 ENV TOLLGATE_GRPC_ADDRESS=0.0.0.0:7070 \

@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'scrub-pathological': { file: 'bench/scrub/pathological.ts', what: 'worst-case inputs stay linear' },
   audit: { file: 'bench/audit/write.ts', what: 'group-committed audit appends vs one fsync per record' },
   'inventory-memory': { file: 'bench/inventory/memory.ts', what: 'bytes per discovery edge' },
+  'ui-render': { file: 'bench/ui/render.ts', what: 'dashboard first render and time to interactive with 10,000 edges' },
   'redis-check-ratio': { file: 'bench/redis/check-ratio.ts', what: 'Check throughput on the Redis stores vs the embedded stores (ratio, in-process client)' },
   'redis-propagation': { file: 'bench/redis/propagation.ts', what: 'PUT on replica A → replica B decides with it, through Redis (p50/p99 over 100 updates)' },
   'redis-audit': { file: 'bench/redis/audit.ts', what: 'audit records/s shipped to Redis Streams vs one XADD per round trip' },
