@@ -137,7 +137,7 @@ describe('tollgate CLI', { timeout: 120_000 }, () => {
     expect(v.stdout).toMatch(/^tollgate \d+\.\d+\.\d+ \(node /);
     const help = await tollgate('--help');
     for (const line of help.stdout.split('\n').filter((l) => /^ {2}[a-z-]+ {2,}/.test(l))) expect(line.trimEnd(), line).toMatch(/[.a-z)]$/);
-    expect(help.stdout).toContain('Starts the gRPC server');
+    expect(help.stdout).toContain('Starts the gRPC port');
   });
 
   it('every command has --help', async () => {
