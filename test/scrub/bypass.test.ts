@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileDetectors, createBodyStream, scrubBody, scrubHeaders, type Finding } from '../../src/scrub/index.js';
 import { maxCarryRaw } from '../../src/scrub/stream.js';
+import { sharedDataFile } from '../support/shared-data.js';
 
 const set = compileDetectors({ fingerprintKey: 'test-key' });
 
@@ -25,9 +26,9 @@ interface Sample {
   full_text: string;
   spans: Array<{ entity_type: string; entity_value: string }>;
 }
-/** Presidio's labelled emails and cards (public, /work/shared/data), only those Tollgate's detectors recognise in plain text. */
+/** Presidio's labelled emails and cards (public, ../shared/data), only those Tollgate's detectors recognise in plain text. */
 function labelled(entity: string, type: string): string[] {
-  const data = JSON.parse(readFileSync('/work/shared/data/presidio-research-synth_dataset_v2.json', 'utf8')) as Sample[];
+  const data = JSON.parse(readFileSync(sharedDataFile('presidio-research-synth_dataset_v2.json'), 'utf8')) as Sample[];
   const values = new Set<string>();
   for (const s of data) for (const sp of s.spans) if (sp.entity_type === entity) values.add(sp.entity_value);
   return [...values].filter((v) => set.scanText(v).some((f) => f.type === type && f.start === 0 && f.end === v.length));
