@@ -43,13 +43,20 @@ export class SinkDispatcher {
   constructor(
     readonly sink: ResolvedSink,
     private readonly deps: DeliveryDeps,
+    /** The fleet's bucket (Redis) when replicas share alert state; the local bucket stands in while it is unreachable. */
+    private readonly fleetToken?: (sink: string, perMinute: number) => Promise<boolean>,
   ) {
     this.bucket = new TokenBucket(sink.maxPerMinute, deps.now);
   }
 
+  private async allowed(): Promise<boolean> {
+    if (!this.fleetToken) return this.bucket.tryTake();
+    return this.fleetToken(this.sink.name, this.sink.maxPerMinute).catch(() => this.bucket.tryTake());
+  }
+
   /** Delivers `alert`, updating `progress` in place after each attempt (so history shows `pending` with its attempts). */
   async send(alert: Alert, retry: RetryConfig, progress: DeliveryResult, signal: AbortSignal): Promise<DeliveryResult> {
-    if (!this.bucket.tryTake()) {
+    if (!(await this.allowed())) {
       progress.state = 'failed';
       progress.error = `rate limited: sink "${this.sink.name}" allows ${this.sink.maxPerMinute} alerts per minute`;
       return progress;

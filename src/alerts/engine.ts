@@ -101,7 +101,8 @@ export class AlertEngine {
     for (const [name, sink] of plan.sinks) {
       const old = this.sinks.get(name);
       const same = old && JSON.stringify(old.sink) === JSON.stringify(sink);
-      sinks.set(name, same ? old : new SinkDispatcher(sink, this.deps));
+      const shared = this.shared;
+      sinks.set(name, same ? old : new SinkDispatcher(sink, this.deps, shared ? (s, perMinute) => shared.takeToken(s, perMinute) : undefined));
     }
     this.sinks = sinks;
     this.plan = plan;

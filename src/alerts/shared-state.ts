@@ -19,4 +19,6 @@ export interface SharedAlertState {
   record(record: AlertRecord, deadLetter: boolean): void;
   /** The fleet's settled alerts, newest first. */
   list(deadLetters: boolean, limit: number): Promise<AlertRecord[]>;
+  /** One token from the sink's rate-limit bucket shared by the fleet (`perMinute` refilled continuously). */
+  takeToken(sink: string, perMinute: number): Promise<boolean>;
 }

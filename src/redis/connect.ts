@@ -158,6 +158,11 @@ export class RedisKeys {
     return this.tagged(this.base, 'alerts:history');
   }
 
+  /** Hash per sink: the fleet's rate-limit bucket (tokens, last refill in ms). */
+  alertBucket(sink: string): string {
+    return this.tagged(this.base, `alerts:bucket:${sink}`);
+  }
+
   get alertDeadLetters(): string {
     return this.tagged(this.base, 'alerts:dead-letters');
   }

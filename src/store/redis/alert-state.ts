@@ -9,6 +9,22 @@ if redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
 `;
 
+// A token bucket on Redis's own clock, so replicas whose clocks differ still share one rate.
+const TAKE_TOKEN_SCRIPT = `
+local per_minute = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or per_minute
+local at = tonumber(state[2]) or now
+tokens = math.min(per_minute, tokens + (now - at) * per_minute / 60000)
+local ok = 0
+if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
+redis.call('PEXPIRE', KEYS[1], 120000)
+return ok
+`;
+
 export interface RedisAlertStateOptions {
   /** Records kept in the fleet's history and dead-letter lists (default 10,000 each). */
   historyLimit?: number;
@@ -36,6 +52,11 @@ export class RedisAlertState implements SharedAlertState {
     const seen = c.seenSet ? k.alertSeen(c.seenSet) : k.alertLearningStart;
     const r = await this.conn.client.eval(CLAIM_SCRIPT, 2, k.alertDedup(c.rule, c.key), seen, Math.max(1, Math.round(c.windowMs)), c.seenSet ? (c.pair ?? '') : '', this.conn.replicaId);
     return r === 1;
+  }
+
+  async takeToken(sink: string, perMinute: number): Promise<boolean> {
+    if (!this.conn.up) throw this.conn.unavailable();
+    return (await this.conn.client.eval(TAKE_TOKEN_SCRIPT, 1, this.conn.keys.alertBucket(sink), perMinute)) === 1;
   }
 
   learn(seenSet: string, pair: string): void {
