@@ -40,9 +40,31 @@ Exit status: 0 nothing found, 1 findings reported, 2 usage or input error
 Set TOLLGATE_FINGERPRINT_KEY to make fingerprints and hash tokens stable across runs.
 `;
 
+/** Streams whose reader has gone away (`tollgate scan | head`): further output is dropped, not an error. */
+const closed = new WeakSet<NodeJS.WritableStream>();
+
+function isBrokenPipe(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END';
+}
+
+/** Without an 'error' listener a closed pipe kills the process with an unhandled EPIPE; with it, the run just stops writing. */
+function watchPipe(stream: NodeJS.WritableStream): () => void {
+  const onError = (err: unknown): void => {
+    if (isBrokenPipe(err)) closed.add(stream);
+  };
+  stream.on('error', onError);
+  return () => stream.removeListener('error', onError);
+}
+
 function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (closed.has(stream)) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    stream.write(text, (err) => (err ? reject(err) : resolve()));
+    stream.write(text, (err) => {
+      if (err && isBrokenPipe(err)) closed.add(stream);
+      if (err && !isBrokenPipe(err)) reject(err);
+      else resolve();
+    });
   });
 }
 
@@ -84,6 +106,15 @@ function describe(f: Finding): string {
 
 /** `tollgate scan`: returns the exit status; never throws for user errors. */
 export async function runScanCommand(argv: string[], io: ScanIo): Promise<number> {
+  const unwatch = [watchPipe(io.stdout), watchPipe(io.stderr)];
+  try {
+    return await scan(argv, io);
+  } finally {
+    for (const u of unwatch) u();
+  }
+}
+
+async function scan(argv: string[], io: ScanIo): Promise<number> {
   let args;
   try {
     args = parseArgs({
@@ -164,6 +195,8 @@ async function runJsonl(set: DetectorSet, input: NodeJS.ReadableStream, io: Scan
   let lineNo = 0;
   const rl = createInterface({ input, crlfDelay: Infinity });
   for await (const line of rl) {
+    // Nobody reads the answers any more: stop reading input instead of scanning it for nothing.
+    if (closed.has(io.stdout)) break;
     lineNo++;
     if (line.trim() === '') continue;
     let rec: { id?: unknown; text?: unknown; content_type?: unknown };

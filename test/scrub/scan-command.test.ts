@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,4 +72,37 @@ describe('tollgate scan', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Usage: tollgate scan/);
   });
+
+  // `tollgate scan … | head -1`: the reader takes one chunk and closes the pipe while output is still coming.
+  async function pipedIntoEarlyCloser(argv: string[], stdin: string): Promise<{ code: number | null; signal: string | null; first: string; err: string }> {
+    const child = spawn(process.execPath, ['bin/tollgate.js', 'scan', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let first = '';
+    let err = '';
+    child.stdout.once('data', (d: Buffer) => {
+      first = d.toString();
+      child.stdout.destroy();
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.once('close', (c, s) => resolve([c, s])));
+    return { code, signal, first, err };
+  }
+
+  it('stops quietly, without an EPIPE crash, when the reader of stdout closes early', async () => {
+    const text = 'line bob@example.com\n'.repeat(200_000);
+    const r = await pipedIntoEarlyCloser(['-'], text);
+    expect(r.first).toContain('[REDACTED:email]');
+    expect(r.err).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+  }, 60_000);
+
+  it('stops reading JSON lines once nobody reads the answers', async () => {
+    const lines = `${JSON.stringify({ id: 1, text: 'bob@example.com' })}\n`.repeat(50_000);
+    const r = await pipedIntoEarlyCloser(['--jsonl'], lines);
+    expect(r.first).toContain('"id":1');
+    expect(r.err).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.code).toBe(0);
+  }, 60_000);
 });
