@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DETECTOR_IDS, type DetectorId } from '../../src/scrub/config.js';
 import { luhnValid } from '../../src/scrub/validators/luhn.js';
 import { ALNUM, B64, HEX, Rng } from './rng.js';
-import { cardNumber, GENERATORS, type Value } from './values.js';
+import { cardNumber, GENERATORS, identifierNegative, type Value } from './values.js';
 
 export interface Span {
   type: DetectorId;
@@ -42,7 +42,9 @@ function prose(r: Rng, n: number): string {
 
 /** Hard negatives: values that look sensitive to a naive regex but are not. */
 export function hardNegative(r: Rng): { key: string; value: string; numeric?: boolean } {
-  const kind = r.int(0, 17);
+  const kind = r.int(0, 23);
+  // A quarter are digit groups inside longer identifiers, the shape behind most false phones.
+  if (kind >= 18) return identifierNegative(r);
   switch (kind) {
     case 0:
       return { key: 'request_id', value: randomUUIDFrom(r) };

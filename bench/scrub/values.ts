@@ -221,3 +221,53 @@ export const GENERATORS: Record<DetectorId, (r: Rng) => Value> = {
   },
   bearer_token: (r) => ({ ...tok('bearer_token', r.chars(B64URL, r.int(32, 64)), r, 'authorization', 'Authorization:'), prefix: 'Bearer ' }),
 };
+
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/**
+ * Hard negatives shaped like the false phones an independent evaluation found: digit groups that
+ * are pieces of longer identifiers (reference and order numbers, digit-only UUIDs, versions,
+ * timestamps, coordinates), also when their separators are percent-encoded. Random digits, so no
+ * detector can learn the strings; the keys are neutral words that give no "not a phone" hint.
+ */
+export function identifierNegative(r: Rng): { key: string; value: string } {
+  const d = (n: number): string => r.digits(n);
+  const key = r.pick(['ref', 'reference', 'ticket', 'case', 'record', 'item', 'doc']);
+  switch (r.int(0, 9)) {
+    case 0: {
+      const shape = r.pick([[3, 3, 4, 2], [3, 3, 4, 1], [3, 3, 4, 4], [4, 3, 3, 4], [2, 3, 3, 4, 2], [3, 3, 4, 2, 2], [1, 3, 3, 4, 2]]);
+      return { key, value: shape.map((n) => d(n)).join(r.pick(['-', '-', '.'])) };
+    }
+    case 1:
+      return { key, value: `${r.pick(['ORD', 'INV', 'PO', 'REF', 'TKT', 'CASE', 'RMA'])}-${r.int(2015, 2030)}-${d(3)}-${d(3)}-${d(4)}` };
+    case 2:
+      return { key, value: r.bool() ? `${d(3)}-${d(3)}-${d(4)}-${r.pick(['A', 'B', 'X', 'EU', '01A', 'r2'])}` : `${r.pick(['A', 'X', 'B7', 'NL'])}${r.pick(['', '-'])}${d(3)}-${d(3)}-${d(4)}` };
+    case 3:
+      return { key: 'uuid', value: `${d(8)}-${d(4)}-${d(4)}-${d(4)}-${d(12)}` };
+    case 4:
+      return { key: 'version', value: `${r.int(1, 20)}.${d(3)}.${d(3)}.${d(4)}` };
+    case 5: {
+      const [y, mo, da, h, mi, s] = [r.int(2000, 2030), r.int(1, 12), r.int(1, 28), r.int(0, 23), r.int(0, 59), r.int(0, 59)];
+      return {
+        key: 'at',
+        value: r.pick([
+          `${y}-${pad2(mo)}-${pad2(da)} ${pad2(h)}:${pad2(mi)}:${pad2(s)}`,
+          `${y}${pad2(mo)}${pad2(da)}-${pad2(h)}${pad2(mi)}${pad2(s)}`,
+          `${y}-${pad2(mo)}-${pad2(da)}T${pad2(h)}:${pad2(mi)}:${pad2(s)}.${d(3)}+0${r.int(1, 9)}:00`,
+          `${pad2(da)}.${pad2(mo)}.${y} ${pad2(h)}:${pad2(mi)}`,
+        ]),
+      };
+    }
+    case 6: {
+      const lat = (r.next() * 180 - 90).toFixed(r.int(4, 7));
+      const lng = (r.next() * 360 - 180).toFixed(r.int(4, 7));
+      return { key: 'location', value: r.pick([`${lat},${lng}`, `${lat}, ${lng}`, `${lat} ${lng}`]) };
+    }
+    case 7:
+      return { key: 'link', value: `https://shop.test/t?ref=${r.pick(['ORD', 'INV', 'TKT'])}%2D${r.int(2015, 2030)}%2D${d(3)}%2D${d(3)}%2D${d(4)}` };
+    case 8:
+      return { key: 'link', value: `https://shop.test/s?ids=${d(3)}-${d(3)}-${d(4)}-${d(2)}%2C${d(3)}-${d(3)}-${d(4)}-${d(2)}&page=${r.int(1, 9)}` };
+    default:
+      return { key: 'path', value: `/v1/items%2F${d(3)}-${d(3)}-${d(4)}-${d(2)}%3Frev%3D${d(2)}` };
+  }
+}
