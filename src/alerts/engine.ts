@@ -142,11 +142,7 @@ export class AlertEngine {
     const source = filter.state === 'failed' ? this.deadLetters : this.history;
     for (const r of source.newestFirst()) {
       if (out.length >= limit) break;
-      if (filter.state && r.state !== filter.state) continue;
-      if (filter.rule && r.rule !== filter.rule) continue;
-      if (filter.type && r.type !== filter.type) continue;
-      if (filter.since !== undefined && Date.parse(r.time) < filter.since) continue;
-      out.push(r);
+      if (matchesFilter(r, filter)) out.push(r);
     }
     return out;
   }
@@ -264,11 +260,7 @@ export class AlertEngine {
     const out: AlertRecord[] = [];
     for (const r of [...pending, ...fleet].sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0))) {
       if (out.length >= limit) break;
-      if (filter.state && r.state !== filter.state) continue;
-      if (filter.rule && r.rule !== filter.rule) continue;
-      if (filter.type && r.type !== filter.type) continue;
-      if (filter.since !== undefined && Date.parse(r.time) < filter.since) continue;
-      out.push(r);
+      if (matchesFilter(r, filter)) out.push(r);
     }
     return out;
   }
@@ -311,4 +303,11 @@ export class AlertEngine {
 /** A short, key-safe name for a rule's learning set: its parameters, hashed. */
 function seenSetOf(ruleStateKey: string): string {
   return createHash('sha256').update(ruleStateKey).digest('hex').slice(0, 16);
+}
+
+function matchesFilter(r: AlertRecord, filter: AlertFilter): boolean {
+  if (filter.state && r.state !== filter.state) return false;
+  if (filter.rule && r.rule !== filter.rule) return false;
+  if (filter.type && r.type !== filter.type) return false;
+  return filter.since === undefined || Date.parse(r.time) >= filter.since;
 }

@@ -1,10 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EgressEvent } from '../../src/events/types.js';
-import { loadServiceProtos } from '../../src/proto/load.js';
 import { authzMetadata, decisionOf } from '../support/authz-metadata.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { sendAccessLogs as sendAls } from '../support/als-client.js';
 
 const POLICY = 'version: 1\nidentities:\n  - { name: billing, match: { spiffe: "spiffe://prod.example/ns/billing/sa/*" } }\negress:\n  - identity: billing\n    allow: [{ id: stripe, host: api.stripe.com }]\n';
 
@@ -16,22 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** Streams access log entries the way Envoy's gRPC access logger does: identifier first, then batches. */
-function sendAccessLogs(entries: unknown[]): Promise<void> {
-  const { grpcObject } = loadServiceProtos();
-  const Ctor = (grpcObject.envoy as never as { service: { accesslog: { v3: { AccessLogService: grpc.ServiceClientConstructor } } } }).service.accesslog.v3.AccessLogService;
-  const client = new Ctor(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown> };
-  return new Promise((resolve, reject) => {
-    const call = client.StreamAccessLogs((err) => {
-      client.close();
-      if (err) reject(err);
-      else resolve();
-    });
-    call.write({ identifier: { node: { id: 'gw-1', cluster: 'egress-gateway' }, log_name: 'tollgate' }, http_logs: { log_entry: entries.slice(0, 1) } });
-    if (entries.length > 1) call.write({ http_logs: { log_entry: entries.slice(1) } });
-    call.end();
-  });
-}
+const sendAccessLogs = (entries: unknown[]) => sendAls(server.grpcPort, entries);
 
 describe('Envoy access logs (ALS)', () => {
   it('an access log entry joins its decision by x-request-id: identity, status, bytes and upstream latency', async () => {

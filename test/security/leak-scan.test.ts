@@ -1,4 +1,3 @@
-import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,12 +5,12 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { loadServiceProtos } from '../../src/proto/load.js';
 import { decodeJsonEscapes, decodePercent } from '../../src/scrub/decode.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { EnvoyExtProcDriver } from '../drivers/envoy-ext-proc-driver.js';
 import { fakeLookup } from '../support/server.js';
+import { sendAccessLogs as sendAls } from '../support/als-client.js';
 
 /** Real values of the shapes Tollgate detects (see test/scrub/detectors.test.ts); none may be stored anywhere. */
 const SECRETS = {
@@ -54,20 +53,7 @@ function admin(path: string): Promise<Response> {
   return fetch(`http://127.0.0.1:${server.adminPort}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 }
 
-function sendAccessLogs(entries: unknown[]): Promise<void> {
-  const { grpcObject } = loadServiceProtos();
-  const Ctor = (grpcObject.envoy as never as { service: { accesslog: { v3: { AccessLogService: grpc.ServiceClientConstructor } } } }).service.accesslog.v3.AccessLogService;
-  const client = new Ctor(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & { StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown> };
-  return new Promise((resolve, reject) => {
-    const call = client.StreamAccessLogs((err) => {
-      client.close();
-      if (err) reject(err);
-      else resolve();
-    });
-    call.write({ identifier: { node: { id: 'gw-1', cluster: 'egress-gateway' }, log_name: 'tollgate' }, http_logs: { log_entry: entries } });
-    call.end();
-  });
-}
+const sendAccessLogs = (entries: unknown[]) => sendAls(server.grpcPort, entries);
 
 /** Every place Tollgate wrote something a person or a later process can read. */
 const outputs = new Map<string, string>();

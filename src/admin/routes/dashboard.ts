@@ -6,7 +6,7 @@ import { ACTIVITY_MINUTES, type LiveActivity } from '../../dashboard/live.js';
 import { edgeDecision, policyImpact, YIELD_EVERY } from '../../dashboard/policy-impact.js';
 import type { PolicyManager } from '../../engine/policy-manager.js';
 import type { Inventory } from '../../inventory/index.js';
-import { parseSince, SINCE_HELP } from '../../inventory/since.js';
+import { since } from './inventory.js';
 import { POLICY_LIMITS } from '../../policy/parse.js';
 import { problemsFromZod } from '../../policy/problems.js';
 import { redactPolicyText } from '../../policy/secrets.js';
@@ -22,17 +22,7 @@ export interface DashboardDeps {
 const MAX_STREAMS = 64;
 
 const mapQuery = z.strictObject({
-  since: z
-    .string()
-    .transform((s, ctx) => {
-      const t = parseSince(s);
-      if (t === undefined) {
-        ctx.addIssue({ code: 'custom', message: `since must be ${SINCE_HELP}` });
-        return z.NEVER;
-      }
-      return t;
-    })
-    .optional(),
+  since,
   limit: z.coerce.number().int().min(1).max(20_000).default(10_000),
 });
 const activityQuery = z.strictObject({ destinations: z.string().min(1).max(64 * 1024) });

@@ -5,7 +5,8 @@ import { parseSince, SINCE_HELP } from '../../inventory/since.js';
 import { TOKEN_FLAGS } from '../../inventory/tokens.js';
 import { problemsFromZod } from '../../policy/problems.js';
 
-const since = z
+/** A `since` query parameter (7d, 24h, ISO time) as ms since epoch; a clear 400 for anything else. */
+export const since = z
   .string()
   .transform((s, ctx) => {
     const t = parseSince(s);
