@@ -4,9 +4,9 @@ import type { Match, ScanContext } from '../types.js';
 import type { Detector } from './detector.js';
 import { classifyCard } from './card.js';
 import { classifyIpv4 } from './ip.js';
-import { classifyPhone, NOT_PHONE_CONTEXT, PHONE_CONTEXT } from './phone.js';
+import { classifyPhone, NOT_PHONE_CONTEXT, PHONE_CONTEXT, PHONE_LABEL_AFTER } from './phone.js';
 import { classifySsn, SSN_CONTEXT } from './ssn.js';
-import { hasContext, isAlnum } from './context.js';
+import { continuesAfter, continuesBefore, fieldAfter, fieldBefore, hasContext, insideEscape, isAlnum } from './context.js';
 
 /**
  * One pass finds runs of digits joined by short separators (bounded, so linear on any input);
@@ -45,13 +45,6 @@ function isWordChar(c: number): boolean {
   return isAlnum(c) || c === 95;
 }
 
-/** `-`, `.` or `_` joining the run to more letters/digits: a fragment of a UUID, version or id. */
-function glued(text: string, sep: number, beyond: number): boolean {
-  if (sep < 0 || sep >= text.length || beyond < 0 || beyond >= text.length) return false;
-  const c = text.charCodeAt(sep);
-  return (c === 45 || c === 46 || c === 95) && isWordChar(text.charCodeAt(beyond));
-}
-
 export interface NumericOptions {
   enabled: ReadonlySet<DetectorId>;
   phoneRegions: readonly CountryCode[];
@@ -75,7 +68,12 @@ export function createNumericDetector(opts: NumericOptions): Detector {
       while ((m = NUMERIC_RUN.exec(text)) !== null) {
         const runStart = m.index;
         const runEnd = runStart + m[0].length;
-        if ((runStart > 0 && isWordChar(text.charCodeAt(runStart - 1))) || glued(text, runStart - 1, runStart - 2)) {
+        if (insideEscape(text, runStart)) {
+          // `%20415…`: the escape's hex digits are not the value's; look again right after the escape.
+          NUMERIC_RUN.lastIndex = runStart + 2;
+          continue;
+        }
+        if (continuesBefore(text, runStart)) {
           // Only the digits glued to the word belong to it: the rest of the run (`…2345  4111 1111 1111 1111`) is scanned again.
           let k = runStart + 1;
           while (k < runEnd && isDigitCode(text.charCodeAt(k))) k++;
@@ -98,10 +96,9 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           NUMERIC_RUN.lastIndex = next;
           continue;
         }
-        if (glued(text, runEnd, runEnd + 1)) continue;
         const tail = runEnd < text.length && isWordChar(text.charCodeAt(runEnd));
         const extension = tail && EXTENSION.test(text.slice(runEnd, runEnd + 12));
-        if (tail && !extension) continue;
+        if (continuesAfter(text, runEnd) && !extension) continue;
         classifyRun(text, runStart, runEnd, ctx, out);
       }
     },
@@ -164,8 +161,8 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           out.push({ type: 'ipv4', start, end, normalized: gGroups.join('.') });
           matched = true;
         } else if (phones && !(g > 0 && prefixEnd > runStart)) {
-          phoneCtx ||= hasContext(text, runStart, ctx, PHONE_CONTEXT, PHONE_WINDOW) || PHONE_CONTEXT.test(text.slice(runEnd, runEnd + PHONE_AFTER)) ? 1 : -1;
-          notPhone ||= phoneCtx === -1 && NOT_PHONE_CONTEXT.test(text.slice(Math.max(0, runStart - PHONE_WINDOW), runStart)) ? 1 : -1;
+          phoneCtx ||= hasContext(text, runStart, ctx, PHONE_CONTEXT, PHONE_WINDOW) || PHONE_CONTEXT.test(fieldAfter(text, runEnd, PHONE_AFTER)) || PHONE_LABEL_AFTER.test(fieldAfter(text, runEnd, PHONE_AFTER)) ? 1 : -1;
+          notPhone ||= phoneCtx === -1 && NOT_PHONE_CONTEXT.test(fieldBefore(text, runStart, PHONE_WINDOW)) ? 1 : -1;
         }
         // Phones are tried only from the run's start or right after a previous match, so a long
         // run costs a linear number of libphonenumber parses, not one per sub-range.

@@ -1,6 +1,9 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 
 export const PHONE_CONTEXT = /phone|\btel\b|tel[:.]|mobile|\bcell|\bfax|\bcall|contact|whats ?app|\bsms\b|\bdial|\bph\b|\bmob\b|telefon|portable|móvil|reach (?:me|us)|\btext me/i;
+
+/** Address-book labels written right after a number (`555 0199 (office)`, `…-Home`): only next to it. */
+export const PHONE_LABEL_AFTER = /^[\s(,-]{1,3}(?:office|home|work|desk)\b/i;
 
 /** Regions tried for numbers written without a country code. */
 export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'CA', 'GB', 'DE', 'FR', 'AU', 'IN', 'ES', 'IT', 'NL', 'BR', 'SE', 'CH', 'MX'];
@@ -50,9 +53,58 @@ export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], 
     if (groups.length === 3 && groups[0]!.length === 3 && groups[1]!.length === 2 && groups[2]!.length === 4) return undefined;
     for (let i = 1; i < groups.length; i++) if (groups[i]!.length < 2) return undefined;
   }
+  let written = '';
+  for (const g of groups) written += g;
   for (const region of regions) {
     const parsed = parsePhoneNumberFromString(raw, region);
-    if (parsed?.isValid()) return parsed.number;
+    if (parsed?.isValid() && (hasCtx || dialledAsWritten(written, groups, parsed))) return parsed.number;
   }
   return undefined;
+}
+
+/**
+ * libphonenumber accepts a national number with its trunk prefix left out (`415-555-2671-42` is a
+ * valid German fixed line as 04155 55267142), but nobody writes one that way: without a phone word
+ * the digits must be the national format's digits (trunk prefix included), or the country code
+ * after 00/011 (or NANP's 1) followed by the national significant number. And a written number is
+ * grouped the way its country groups it: at least half the written breaks must fall on breaks of the
+ * national or international format (counted from the end, where both agree), else the groups
+ * belong to some other identifier (`045-047-9756-30` is 04504 7975630 in Germany).
+ */
+function dialledAsWritten(written: string, groups: readonly string[], parsed: PhoneNumber): boolean {
+  const national = parsed.formatNational();
+  if (written !== national.replace(/\D/g, '')) {
+    const nsn = parsed.nationalNumber;
+    if (!written.endsWith(nsn)) return false;
+    const lead = written.slice(0, written.length - nsn.length);
+    const cc = parsed.countryCallingCode;
+    if (!(lead === `00${cc}` || lead === `011${cc}` || (cc === '1' && lead === '1'))) return false;
+  }
+  if (groups.length < 2) return true;
+  const breaks = new Set([...breaksFromEnd(national), ...breaksFromEnd(parsed.formatInternational())]);
+  let fromEnd = 0;
+  let onFormat = 0;
+  for (let i = groups.length - 1; i > 0; i--) {
+    fromEnd += groups[i]!.length;
+    if (breaks.has(fromEnd)) onFormat++;
+  }
+  return onFormat * 2 >= groups.length - 1;
+}
+
+/** Digit counts from the end of a formatted number to each break between its digit groups. */
+function breaksFromEnd(formatted: string): number[] {
+  const out: number[] = [];
+  let digits = 0;
+  let inGroup = false;
+  for (let i = formatted.length - 1; i >= 0; i--) {
+    const c = formatted.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      digits++;
+      inGroup = true;
+    } else if (inGroup) {
+      out.push(digits);
+      inGroup = false;
+    }
+  }
+  return out;
 }
