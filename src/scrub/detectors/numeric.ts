@@ -168,7 +168,8 @@ export function createNumericDetector(opts: NumericOptions): Detector {
         // run costs a linear number of libphonenumber parses, not one per sub-range.
         if (!matched && phones && notPhone !== 1 && g === phoneFrom && !(g > 0 && prefixEnd > runStart)) {
           let pStart = start;
-          if (g === 0) pStart = runStart;
+          // A leading `(` belongs to the number only when it closes after the first group: `(415) 555…`, not `(415-555-2671)`.
+          if (g === 0) pStart = text.charCodeAt(prefixEnd - 1) === 40 && !(seps[0] ?? '').startsWith(')') ? prefixEnd : runStart;
           else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
           let pEnd = end;
           if (sepAfter.startsWith(')') && text.slice(pStart, start).includes('(')) pEnd = end + 1;
