@@ -25,6 +25,7 @@ import { DnsGuard, type LookupFn } from './authz/dns-guard.js';
 import { isLoopback, splitHostPort, type Config } from './config/config.js';
 import { PolicyManager } from './engine/policy-manager.js';
 import { exampleSecretsIn } from './policy/example-secrets.js';
+import { LIMITS } from './config/limits.js';
 import { backgroundReporter, type BackgroundErrorReporter } from './engine/background.js';
 import { PolicyParser } from './engine/policy-parser.js';
 import { StorageHealth } from './engine/storage-health.js';
@@ -115,7 +116,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   policies.subscribe((v) => metrics.policyVersion.set(v.version));
   if (config.policyFile && config.watchPolicy) policies.watchFile();
 
-  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const grpcServer = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc.max_concurrent_streams': LIMITS.grpcStreamsPerConnection });
   const health = new HealthImplementation(Object.fromEntries(SERVICES.map((s) => [s, 'NOT_SERVING'])));
   health.addToServer(grpcServer);
   const events = new EventBus({ onError: (err) => reportError('event-subscriber', err) });
@@ -184,7 +185,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     };
     stopXds.push(watchDownstream(downstreamFiles, downstream, log, (next) => republish({ ...xdsOptions, downstream: next })));
     if (envoyTlsFiles) stopXds.push(watchPemFiles(envoyTlsFiles, loadEnvoyTls, xdsOptions.tollgateTls, log, (next) => republish({ ...xdsOptions, tollgateTls: next }), { what: "Envoy's gRPC client" }));
-    registerAds(grpcServer, cache, xdsStatus, log, envoyCaller);
+    registerAds(grpcServer, cache, xdsStatus, log, envoyCaller, (limit) => metrics.limitRejections.inc({ limit }));
   }
   const fleet = shared?.attach(policies, xdsStatus);
   // Each replica ships its local chain to Redis Streams; /v1/audit then answers for the fleet.

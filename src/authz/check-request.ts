@@ -1,5 +1,6 @@
 import type { CheckRequest } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
+import { LIMITS, type LimitName } from '../config/limits.js';
 
 /** The parts of a CheckRequest Tollgate decides on, read exactly where Envoy puts them. */
 export interface CheckFacts {
@@ -14,7 +15,7 @@ export interface CheckFacts {
   contextExtensions: Record<string, string>;
 }
 
-export type ParsedCheck = { ok: true; facts: CheckFacts } | { ok: false; reason: string };
+export type ParsedCheck = { ok: true; facts: CheckFacts } | { ok: false; reason: string; limit?: LimitName };
 
 /**
  * Envoy sends `request.http.headers` (lower-case keys, pseudo-headers included) or, with
@@ -26,6 +27,8 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
   const http = attrs?.request?.http;
   if (!http) return { ok: false, reason: 'CheckRequest has no attributes.request.http' };
   let headers: Record<string, string> = http.headers ?? {};
+  const tooMany = headerLimit(http.header_map?.headers?.length ? http.header_map.headers.map((h) => [h.key ?? '', h.raw_value?.length ?? h.value?.length ?? 0] as const) : Object.entries(headers).map(([k, v]) => [k, v.length] as const));
+  if (tooMany) return tooMany;
   if (http.header_map?.headers?.length) {
     headers = {};
     for (const h of http.header_map.headers) {
@@ -53,6 +56,15 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
       contextExtensions: attrs?.context_extensions ?? {},
     },
   };
+}
+
+/** A CheckRequest over the header limits is denied before anything reads its headers. */
+function headerLimit(headers: ReadonlyArray<readonly [string, number]>): ParsedCheck | undefined {
+  if (headers.length > LIMITS.checkHeaders) return { ok: false, limit: 'checkHeaders', reason: `request carries ${headers.length} headers; the limit is ${LIMITS.checkHeaders}` };
+  let bytes = 0;
+  for (const [key, valueLength] of headers) bytes += key.length + valueLength;
+  if (bytes > LIMITS.checkHeaderBytes) return { ok: false, limit: 'checkHeaderBytes', reason: `request headers are ${bytes} bytes; the limit is ${LIMITS.checkHeaderBytes}` };
+  return undefined;
 }
 
 /** Path for audit records: no query (queries carry tokens), and no segment that holds a detected or opaque value. */

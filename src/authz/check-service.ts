@@ -38,6 +38,7 @@ export async function check(deps: AuthzDeps, req: CheckRequest): Promise<CheckRe
   const parsed = parseCheckRequest(req);
   if (!parsed.ok) {
     deps.metrics.decisions.inc({ verdict: 'deny', mode: 'enforce' });
+    if (parsed.limit) deps.metrics.limitRejections.inc({ limit: parsed.limit });
     return denyUnknown('(invalid)', parsed.reason);
   }
   const version = deps.policies.current;

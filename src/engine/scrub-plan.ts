@@ -8,6 +8,7 @@ export interface ScrubPlan {
   enabled: boolean;
   detectors: DetectorSet;
   bufferLimitBytes: number;
+  maxBodyBytes: number;
   actionsFor(identity: string, host: string): ActionMap;
 }
 
@@ -49,6 +50,7 @@ export function compileScrubPlan(doc: PolicyDocument, problems: Problem[]): Scru
     enabled: cfg.enabled,
     detectors,
     bufferLimitBytes: cfg.bufferLimitBytes,
+    maxBodyBytes: cfg.maxBodyBytes,
     actionsFor(identity, host) {
       const key = `${identity}\n${host}`;
       let actions = memo.get(key);

@@ -23,10 +23,10 @@ export function continueResponse(kind: 'request_headers' | 'request_body' | 'res
 }
 
 /** A local 403 from Envoy with a JSON body naming the finding types (never values). */
-export function blockedResponse(body: Record<string, unknown>, details = 'tollgate_scrub_block'): ProcessingResponse {
+export function blockedResponse(body: Record<string, unknown>, details = 'tollgate_scrub_block', status: 'Forbidden' | 'PayloadTooLarge' = 'Forbidden'): ProcessingResponse {
   return {
     immediate_response: {
-      status: { code: 'Forbidden' },
+      status: { code: status },
       headers: { set_headers: [setHeader('content-type', 'application/json')] },
       body: Buffer.from(JSON.stringify(body)),
       details,

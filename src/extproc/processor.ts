@@ -153,6 +153,7 @@ export class RequestProcessor {
     }
     if (this.phase === 'body_streamed' && this.stream) {
       this.bytesScanned += body.length;
+      if (this.bytesScanned > this.version.scrub.maxBodyBytes) return this.tooLarge();
       const step = body.length > 0 ? this.stream.push(body) : { output: '', findings: [], blocked: false };
       const last = endOfStream ? this.stream.end() : undefined;
       this.add(step.findings);
@@ -185,6 +186,19 @@ export class RequestProcessor {
     this.note = `request trailers after a streamed body: its last ${Buffer.byteLength(last.output)} bytes were held back for scanning and cannot be forwarded after the trailers`;
     return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: 'a streamed request body followed by trailers cannot be scrubbed completely; send it with content-length (buffered) or without trailers' }, 'tollgate_trailers_after_streamed_body');
   }
+
+  /** A streamed body past scrub.maxBodyBytes: refused (the upstream request is reset), never forwarded unscanned. */
+  private tooLarge(): ProcessingResponse {
+    const limit = this.version.scrub.maxBodyBytes;
+    this.outcome = 'blocked';
+    this.phase = 'done';
+    this.limitExceeded = 'scrubBodyBytes';
+    this.note = `body over scrub.maxBodyBytes (${limit} bytes): refused mid-stream`;
+    return blockedResponse({ error: 'egress_body_too_large', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: `request body is larger than ${limit} bytes, the most Tollgate scans (scrub.maxBodyBytes)` }, 'tollgate_body_too_large', 'PayloadTooLarge');
+  }
+
+  /** Set when this stream was refused for a fixed limit (counted by the service). */
+  limitExceeded: 'scrubBodyBytes' | undefined;
 
   private block(): ProcessingResponse {
     this.outcome = 'blocked';

@@ -11,7 +11,7 @@ export interface ExtProcDeps {
   policies: PolicyManager;
   sink: ScrubSink;
   log: Logger;
-  metrics?: Pick<Metrics, 'extprocStreamSeconds'>;
+  metrics?: Pick<Metrics, 'extprocStreamSeconds' | 'limitRejections'>;
 }
 
 /**
@@ -30,6 +30,7 @@ export function registerExtProc(server: grpc.Server, deps: ExtProcDeps): void {
         if (finished) return;
         finished = true;
         endTimer?.();
+        if (processor.limitExceeded) deps.metrics?.limitRejections.inc({ limit: processor.limitExceeded });
         deps.sink.record(processor.record());
       };
       call.on('data', (req: ProcessingRequest) => {

@@ -33,6 +33,12 @@ export function createMetrics() {
       labelNames: ['task'] as const,
       registers: [registry],
     }),
+    limitRejections: new Counter({
+      name: 'tollgate_limit_rejections_total',
+      help: 'Requests refused for exceeding a fixed limit (src/config/limits.ts, scrub.maxBodyBytes), by limit',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     storageWritable: new Gauge({ name: 'tollgate_storage_writable', help: '1 while the data directory accepts writes, 0 after a write failed (ENOSPC, EROFS, EACCES) until one succeeds', registers: [registry] }),
 
     extprocStreams: new Counter({

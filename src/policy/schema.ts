@@ -128,6 +128,8 @@ export const scrubSchema = z.strictObject({
   destinations: z.record(hostSchema, scrubActionsSchema).default({}),
   /** Bodies up to this size are buffered and scanned whole; larger ones are streamed chunk by chunk. */
   bufferLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Most body bytes scanned in one request (streamed beyond bufferLimitBytes); a longer body is refused with 413. */
+  maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
   /** Key for `hash` and for fingerprints, so the same value gives the same token across restarts and replicas. */
   fingerprintKey: secretRef.optional(),
   /** Exact values never reported (a team's own test card, support address). */

@@ -149,6 +149,13 @@ export class XdsStatus {
     }
   }
 
+  /** Streams currently open for one node id (a linear scan: called once per new stream). */
+  streamsOf(nodeId: string): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.info.nodeId === nodeId) n++;
+    return n;
+  }
+
   /** Plain JSON, one entry per connected stream, ordered by node id then connection time. */
   list(): NodeStatus[] {
     return [...this.streams.values()]

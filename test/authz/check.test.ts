@@ -138,6 +138,14 @@ describe('ext_authz Check over real gRPC, driven as Envoy sends it', () => {
     expect(server.decisions.slice(before).map((d) => d.method)).toEqual(['OTHER']);
   });
 
+  it('a CheckRequest with more headers than the limit is denied naming the limit, and counted', async () => {
+    const headers = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`x-h${i}`, 'v']));
+    const out = await envoy.check({ method: 'GET', authority: 'registry.npmjs.org', path: '/', headers });
+    expect(out.allowed).toBe(false);
+    expect(JSON.parse(out.body ?? '{}').reason).toMatch(/carries 30\d headers; the limit is 256/);
+    expect(await (await server.admin('/metrics')).text()).toMatch(/tollgate_limit_rejections_total\{limit="checkHeaders"\} 1/);
+  });
+
   it('a request without attributes is denied with a clear reason, not an error', async () => {
     const res = await envoy.checkRaw({});
     expect(res.status?.code).toBe(7);

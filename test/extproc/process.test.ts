@@ -19,6 +19,7 @@ scrub:
   destinations:
     "api.payments.example": { credit_card: allow }
   bufferLimitBytes: 4096
+  maxBodyBytes: 16384
   fingerprintKey: { value: "test-fingerprint-key-0123456789" }
 `;
 
@@ -189,6 +190,17 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
     expect(out.result).toBe('local_reply');
     expect(out.status).toBe(403);
     expect(out.body.toString()).toContain('trailers');
+  });
+
+  it('a streamed body past scrub.maxBodyBytes is refused with 413, never forwarded unscanned', async () => {
+    const text = 'a'.repeat(20_000);
+    const buf = Buffer.from(text);
+    const out = await envoy.process({ ...request(text, { contentType: 'text/plain', chunks: 4 }), body: [0, 1, 2, 3].map((i) => buf.subarray(i * 5000, (i + 1) * 5000)), bodyTiming: 'after_headers_reply' }, ENVOY);
+    expect(out.result).toBe('local_reply');
+    expect(out.status).toBe(413);
+    expect(JSON.parse(out.body.toString())).toMatchObject({ error: 'egress_body_too_large' });
+    const metrics = await (await server.admin('/metrics')).text();
+    expect(metrics).toMatch(/tollgate_limit_rejections_total\{limit="scrubBodyBytes"\} 1/);
   });
 
   it('each stream writes one audit record with finding types, actions and fingerprints, never values', async () => {

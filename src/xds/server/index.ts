@@ -6,14 +6,14 @@ import type { SnapshotCache } from '../cache/cache.js';
 import type { XdsStatus } from '../status.js';
 import { deltaHandler } from './delta.js';
 import { sotwHandler } from './sotw.js';
-import { PushQueue } from './stream.js';
+import { PushQueue, type AdsDeps } from './stream.js';
 import { refuse, type CallerCheck } from '../../auth/envoy-token.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** Serves both ADS variants from the cache on an existing gRPC server (the one ext_authz uses, or its own). */
-export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true): void {
-  const deps = { cache, status, pushes: new PushQueue(), ...(logger ? { logger } : {}) };
+export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true, onLimit?: AdsDeps['onLimit']): void {
+  const deps: AdsDeps = { cache, status, pushes: new PushQueue(), ...(logger ? { logger } : {}), ...(onLimit ? { onLimit } : {}) };
   const definition = serviceDefinition(ADS_SERVICE);
   const sotw = definition.StreamAggregatedResources;
   const delta = definition.DeltaAggregatedResources;

@@ -5,6 +5,7 @@ import type { SnapshotCache } from '../cache/cache.js';
 import type { Snapshot } from '../cache/snapshot.js';
 import type { StreamKind, StreamStatus, XdsStatus } from '../status.js';
 import { comparePushOrder, TYPE_URL } from '../types.js';
+import { LIMITS } from '../../config/limits.js';
 
 export interface AdsDeps {
   cache: SnapshotCache;
@@ -12,6 +13,8 @@ export interface AdsDeps {
   logger?: Logger;
   /** Spreads the pushes of a new snapshot over event-loop turns; without it, every stream is pushed at once. */
   pushes?: PushQueue;
+  /** Counts a refusal for a fixed limit (tollgate_limit_rejections_total). */
+  onLimit?: (limit: 'adsStreamsPerNode') => void;
 }
 
 /** How long one turn of the push queue may run before it lets I/O (writes, ACKs, the PUT's answer) through. */
@@ -142,6 +145,11 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
 
   private start(node: Node | undefined): void {
     if (!node?.id) throw new RequestError(grpc.status.INVALID_ARGUMENT, 'the first request on a stream must carry node.id');
+    // Each stream holds a snapshot watch and per-type state: one node id may not open them without bound.
+    if (this.deps.status.streamsOf(node.id) >= LIMITS.adsStreamsPerNode) {
+      this.deps.onLimit?.('adsStreamsPerNode');
+      throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `node ${node.id.slice(0, 128)} already holds ${LIMITS.adsStreamsPerNode} ADS streams (the limit)`);
+    }
     const group = this.deps.cache.groupOf(node);
     this.status = this.deps.status.connect(this.kind, node, group, this.call.getPeer());
     this.snapshot = this.deps.cache.getSnapshot(group);

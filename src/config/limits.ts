@@ -1,0 +1,18 @@
+/**
+ * Fixed limits on what one caller can make Tollgate hold or do, each refused with a reason that names it and counted
+ * in `tollgate_limit_rejections_total{limit}`. Chosen well above what Envoy itself lets through (60 KiB and 100 request
+ * headers by default, HCM `max_request_headers_kb` / `common_http_protocol_options.max_headers_count`), so only a
+ * caller that is not a sane Envoy meets them.
+ */
+export const LIMITS = {
+  /** Headers in one CheckRequest (pseudo-headers included). */
+  checkHeaders: 256,
+  /** Bytes of header names and values in one CheckRequest. */
+  checkHeaderBytes: 256 * 1024,
+  /** Concurrent ADS streams one Envoy node id may hold (reconnects overlap briefly; more is a misbehaving client). */
+  adsStreamsPerNode: 8,
+  /** Concurrent gRPC streams per HTTP/2 connection; Envoy opens another connection when it needs more. */
+  grpcStreamsPerConnection: 1000,
+} as const;
+
+export type LimitName = keyof typeof LIMITS | 'scrubBodyBytes' | 'policyBytes';
