@@ -82,6 +82,10 @@ function dialledAsWritten(written: string, groups: readonly string[], parsed: Ph
   }
   if (groups.length < 2) return true;
   const breaks = new Set([...breaksFromEnd(national), ...breaksFromEnd(parsed.formatInternational())]);
+  // A short last group off the format's breaks is a reference's check or sequence digits (`…-7704-72`);
+  // countries that end numbers in pairs (FR 01 42 68 53 00, CH 044 668 18 00) have that break in their format.
+  const last = groups[groups.length - 1]!.length;
+  if (last <= 2 && !breaks.has(last)) return false;
   let fromEnd = 0;
   let onFormat = 0;
   for (let i = groups.length - 1; i > 0; i--) {
