@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { buildAdmin } from './admin/server.js';
+import { PolicyAudit } from './admin/policy-audit.js';
+import { loadAdminTokens } from './admin/roles.js';
 import { dashboardRoutes } from './admin/routes/dashboard.js';
 import { LiveActivity } from './dashboard/live.js';
 import { pinoDecisionSink, type DecisionSink } from './audit/decision-log.js';
@@ -78,9 +80,11 @@ const ALL_SERVICES = ['', 'envoy.service.auth.v3.Authorization', 'envoy.service.
 export async function startServer(config: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const log = opts.logger ?? createLogger(config.logLevel);
   const admin = splitHostPort(config.adminAddress);
-  if (!isLoopback(admin.host) && !config.adminToken) {
-    throw new Error(`refusing to serve the admin API on ${config.adminAddress} without a token: set TOLLGATE_ADMIN_TOKEN or --admin-token, or bind to 127.0.0.1`);
+  if (!isLoopback(admin.host) && !config.adminToken && !config.adminTokensFile) {
+    throw new Error(`refusing to serve the admin API on ${config.adminAddress} without a token: set TOLLGATE_ADMIN_TOKEN or --admin-token (or a tokens file), or bind to 127.0.0.1`);
   }
+  // Read before anything opens: a bad tokens file stops the start naming the entry, with nothing to clean up.
+  const adminTokens = await loadAdminTokens(config);
   if (config.downstreamTls === 'mtls' && !config.envoyToken && !isLoopback(splitHostPort(config.grpcAddress).host)) {
     throw new Error(`refusing to serve the gateway's TLS key over ADS on ${config.grpcAddress} without an Envoy token: set TOLLGATE_ENVOY_TOKEN (and the same token in the bootstrap), or bind gRPC to 127.0.0.1`);
   }
@@ -143,6 +147,8 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     },
   });
   if (config.visibility) recorder.attach(events);
+  // Admin changes go straight to the recorder (not the bus): audited even with visibility off, never seen by inventory or alerts.
+  const policyAudit = new PolicyAudit(policies, (e) => recorder.record([e]), (err) => reportError('admin-audit', err));
   const auditNow = () => auditStatus({ store: auditStore, recorder });
   registerAuditMetrics(metrics.registry, auditNow);
   const embeddedInventory = shared
@@ -197,7 +203,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   for (const s of SERVICES) health.setStatus(s, 'SERVING');
   let ready = true;
 
-  const app = buildAdmin({ policies, dns, metrics, token: config.adminToken, ready: () => ready, storage, degraded: shared ? () => [...shared.problems(), ...(auditFleet?.problems() ?? [])] : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditFleet?.view ?? auditStore, auditNow), (a) => inventoryRoutes(a, inventory), (a) => dashboardRoutes(a, { policies, inventory, live })] });
+  const app = buildAdmin({ policies, dns, metrics, tokens: adminTokens, policyAudit, ready: () => ready, storage, degraded: shared ? () => [...shared.problems(), ...(auditFleet?.problems() ?? [])] : undefined, bindHost: admin.host, allowedHosts: config.adminAllowedHosts, extraRoutes: [(a) => xdsRoutes(a, xdsStatus, cache, config.xds, fleet), (a) => alertRoutes(a, alerts), (a) => auditRoutes(a, auditFleet?.view ?? auditStore, auditNow), (a) => inventoryRoutes(a, inventory), (a) => dashboardRoutes(a, { policies, inventory, live })] });
   await app.listen({ host: admin.host, port: admin.port });
   const adminPort = (app.server.address() as { port: number }).port;
   const metricsServer = config.metricsAddress ? await startMetricsServer(config.metricsAddress, metrics.registry) : undefined;

@@ -3,6 +3,8 @@ import type { PolicyManager } from '../engine/policy-manager.js';
 import type { StorageHealth } from '../engine/storage-health.js';
 import type { Metrics } from '../metrics/registry.js';
 import { requireBearerToken } from './auth.js';
+import type { PolicyAudit } from './policy-audit.js';
+import type { AdminToken } from './roles.js';
 import { guardHostAndOrigin } from './host-guard.js';
 import { decideRoutes } from './routes/decide.js';
 import { DnsGuard } from '../authz/dns-guard.js';
@@ -15,7 +17,10 @@ export interface AdminDeps {
   /** The DNS guard Checks use, so what-if answers agree with them (a fresh one when absent). */
   dns?: DnsGuard;
   metrics: Metrics;
-  token: string | undefined;
+  /** Accepted bearer tokens with their roles; none: no token required (the admin API is then bound to loopback only). */
+  tokens: readonly AdminToken[];
+  /** Appends policy changes and refused attempts to the audit log (`admin` records). */
+  policyAudit?: PolicyAudit;
   ready: () => boolean;
   /** Data-directory writability; `/readyz` answers 503 with the reasons while it is bad. */
   storage?: StorageHealth;
@@ -37,10 +42,16 @@ export function buildAdmin(deps: AdminDeps): FastifyInstance {
   for (const type of ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain']) {
     app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   }
-  guardHostAndOrigin(app, { bindHost: deps.bindHost ?? '127.0.0.1', allowedHosts: deps.allowedHosts ?? [], hasToken: deps.token !== undefined });
-  if (deps.token) requireBearerToken(app, deps.token);
+  guardHostAndOrigin(app, { bindHost: deps.bindHost ?? '127.0.0.1', allowedHosts: deps.allowedHosts ?? [], hasToken: deps.tokens.length > 0 });
+  if (deps.tokens.length > 0) {
+    requireBearerToken(app, deps.tokens, {
+      onForbidden: async (req, caller) => {
+        if (req.method === 'PUT' && req.url.split('?')[0] === '/v1/policy') await deps.policyAudit?.refused('forbidden', caller, deps.policies.current, req.ip);
+      },
+    });
+  }
   healthRoutes(app, deps.metrics, deps.ready, deps.storage, deps.degraded);
-  policyRoutes(app, deps.policies, deps.metrics);
+  policyRoutes(app, deps.policies, deps.metrics, deps.policyAudit);
   decideRoutes(app, deps.policies, deps.dns ?? new DnsGuard());
   uiRoutes(app);
   for (const add of deps.extraRoutes ?? []) add(app);

@@ -119,6 +119,8 @@ export class AlertEngine {
   observe(events: readonly EgressEvent[]): AlertRecord[] {
     const raised: AlertRecord[] = [];
     for (const event of events) {
+      // Admin changes are audited, not egress traffic: no rule reads them.
+      if (event.kind === 'admin') continue;
       const parsed = Date.parse(event.time);
       const time = Number.isNaN(parsed) ? this.clock() : parsed;
       for (const rule of this.rules) {

@@ -15,7 +15,8 @@ Serving
   --policy FILE            TOLLGATE_POLICY              policy file to serve and watch
   --grpc HOST:PORT         TOLLGATE_GRPC_ADDRESS        gRPC address (default 127.0.0.1:7070)
   --admin HOST:PORT        TOLLGATE_ADMIN_ADDRESS       admin API (default 127.0.0.1:7071; needs a token off loopback)
-  --admin-token TOKEN      TOLLGATE_ADMIN_TOKEN         bearer token for the admin API (16+ characters)
+  --admin-token TOKEN      TOLLGATE_ADMIN_TOKEN         bearer token for the admin API (16+ characters; role admin)
+  --admin-tokens FILE      TOLLGATE_ADMIN_TOKENS_FILE   named tokens with roles viewer|editor|admin (YAML/JSON list)
                            TOLLGATE_ADMIN_ALLOWED_HOSTS extra Host names the admin API answers to
   --data DIR               TOLLGATE_DATA_DIR            policy versions, audit log, inventory (default ./data)
   --log-level LEVEL        TOLLGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
@@ -61,6 +62,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       admin: { type: 'string' },
       data: { type: 'string' },
       'admin-token': { type: 'string' },
+      'admin-tokens': { type: 'string' },
       demo: { type: 'boolean' },
       'log-level': { type: 'string' },
       'downstream-tls': { type: 'string' },
@@ -92,6 +94,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       adminAddress: values.admin,
       dataDir: values.data,
       adminToken: values['admin-token'],
+      adminTokensFile: values['admin-tokens'],
       demo: values.demo,
       logLevel: values['log-level'] as never,
       downstreamTls: values['downstream-tls'] as never,

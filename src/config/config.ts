@@ -9,6 +9,8 @@ export const configSchema = z.object({
   dataDir: z.string().min(1).default('./data'),
   policyFile: z.string().min(1).optional(),
   adminToken: z.string().min(16, 'admin token must be at least 16 characters').optional(),
+  /** YAML/JSON list of `{name, role: viewer|editor|admin, token | sha256}` (src/admin/roles.ts); read and checked at start. */
+  adminTokensFile: z.string().min(1).optional(),
   /** Names (besides IP literals, localhost and the bind host) clients may use in the admin API's `Host`: the DNS-rebinding guard. */
   adminAllowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name without port or scheme')).default([]),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -71,6 +73,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     dataDir: env.TOLLGATE_DATA_DIR,
     policyFile: env.TOLLGATE_POLICY,
     adminToken: env.TOLLGATE_ADMIN_TOKEN,
+    adminTokensFile: env.TOLLGATE_ADMIN_TOKENS_FILE,
     adminAllowedHosts: env.TOLLGATE_ADMIN_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter((h) => h !== ''),
     logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,

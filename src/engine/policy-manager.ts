@@ -26,6 +26,9 @@ export interface PolicyManagerOptions {
   storePath?: string;
 }
 
+/** Where an installed version came from: an API write, a policy-file reload, or another replica's write (shared store). */
+export type PolicyOrigin = 'api' | 'file' | 'replica';
+
 const EMPTY_POLICY = 'version: 1\n# no rules: everything is denied\n';
 
 /**
@@ -34,7 +37,7 @@ const EMPTY_POLICY = 'version: 1\n# no rules: everything is denied\n';
  */
 export class PolicyManager {
   private currentVersion!: PolicyVersion;
-  private readonly listeners = new Set<(v: PolicyVersion) => void>();
+  private readonly listeners = new Set<(v: PolicyVersion, origin: PolicyOrigin) => void>();
   private queue: Promise<unknown> = Promise.resolve();
   private watcher: AbortController | undefined;
   /** sha256 of the policy file content last imported; kept with API versions so a restart can tell whether the file changed. */
@@ -123,11 +126,11 @@ export class PolicyManager {
       this.currentVersion = next;
       return true;
     }
-    this.install(next);
+    this.install(next, 'replica');
     return true;
   }
 
-  subscribe(listener: (v: PolicyVersion) => void): () => void {
+  subscribe(listener: (v: PolicyVersion, origin: PolicyOrigin) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -180,16 +183,17 @@ export class PolicyManager {
       this.log.error({ err, version, store: this.opts.storePath }, 'policy version could not be stored; the previous version keeps serving');
       return { ok: false, kind: 'storage', code: e.code, message: e.message, current: this.currentVersion };
     }
-    this.install(next);
+    // Only file reloads pass the file's sha256 (watchFile).
+    this.install(next, sourceSha256 !== undefined ? 'file' : 'api');
     return { ok: true, version: next };
   }
 
-  private install(next: PolicyVersion): void {
+  private install(next: PolicyVersion, origin: PolicyOrigin): void {
     this.currentVersion = next;
     this.log.info({ version: next.version, etag: next.etag, rules: next.policy.rules.length }, 'policy installed');
     for (const listener of this.listeners) {
       try {
-        listener(next);
+        listener(next, origin);
       } catch (err) {
         this.log.error({ err }, 'policy listener failed');
       }

@@ -56,4 +56,27 @@ export interface AccessEvent extends EventBase {
   gateway?: string;
 }
 
-export type EgressEvent = DecisionEvent | ScrubEvent | AccessEvent;
+export type AdminRole = 'viewer' | 'editor' | 'admin';
+
+/**
+ * A change (or refused attempt) made through the admin API or the policy file: who, what, and the redacted policy diff.
+ * The base fields describe the admin request (`identity` = `who`, `destination` = `tollgate-admin`) so audit filters work unchanged.
+ */
+export interface AdminEvent extends EventBase {
+  kind: 'admin';
+  /** Token name (never the token), `file` for a policy-file reload, `loopback` when no token is configured. */
+  who: string;
+  role?: AdminRole;
+  action: 'policy.update' | 'policy.update.refused';
+  from_version?: number;
+  to_version?: number;
+  /** Line diff of the redacted policy texts: `@@ -old +new @@` hunk headers, then `-`/`+` lines. */
+  diff?: string[];
+  /** Why an attempt was refused (`etag_mismatch`, `forbidden`). */
+  reason?: string;
+  /** Client address of the admin request. */
+  remote?: string;
+}
+
+/** Everything on the event bus and in the audit log; egress consumers (inventory, alerts) skip `admin`. */
+export type EgressEvent = DecisionEvent | ScrubEvent | AccessEvent | AdminEvent;

@@ -129,7 +129,7 @@ export class Inventory {
       } else if (e.kind === 'access') {
         const key = (e.request_id && this.join.take(e.request_id)) || edgeKey(e);
         foldAccess(edges, key, e, at);
-      } else {
+      } else if (e.kind === 'scrub') {
         for (const f of e.findings) {
           if (TOKEN_SET.has(f.type)) foldToken(tokens, e, f, at, this.issuers);
           else if (PII_SET.has(f.type)) foldPii(pii, e, f, at);

@@ -23,7 +23,7 @@ const auditQuery = z
     verdict: z.enum(['allow', 'deny', 'report_deny']).optional(),
     finding_type: z.string().min(1).optional(),
     decision_id: z.string().min(1).optional(),
-    kind: z.enum(['decision', 'scrub', 'access']).optional(),
+    kind: z.enum(['decision', 'scrub', 'access', 'admin']).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     cursor: z.string().min(1).optional(),
   })

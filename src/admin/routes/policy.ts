@@ -4,6 +4,7 @@ import type { ParseLimit, PolicyVersion } from '../../engine/policy-version.js';
 import type { Metrics } from '../../metrics/registry.js';
 import { POLICY_LIMITS } from '../../policy/parse.js';
 import { redactPolicyText } from '../../policy/secrets.js';
+import { LOOPBACK_CALLER, type PolicyAudit } from '../policy-audit.js';
 
 /** Policy bodies are bounded by the policy document limit, not the admin API's general one. */
 export const POLICY_BODY_LIMIT = POLICY_LIMITS.maxBytes;
@@ -22,9 +23,10 @@ function shownText(v: PolicyVersion): string {
 
 /**
  * GET/PUT /v1/policy (ETag + If-Match) and POST /v1/policy:validate. Bodies are YAML or JSON text, parsed off
- * the event loop within POLICY_LIMITS; answers never carry an inline secret (see policy/secrets.ts).
+ * the event loop within POLICY_LIMITS; answers never carry an inline secret (see policy/secrets.ts). With `audit`, every
+ * installed version and every stale-ETag refusal is appended to the audit log before the answer is sent.
  */
-export function policyRoutes(app: FastifyInstance, policies: PolicyManager, metrics: Metrics): void {
+export function policyRoutes(app: FastifyInstance, policies: PolicyManager, metrics: Metrics, audit?: PolicyAudit): void {
   // An encapsulated context: JSON arrives as text too, so the bounded parser (not JSON.parse + stringify) sees it.
   void app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
@@ -42,13 +44,16 @@ export function policyRoutes(app: FastifyInstance, policies: PolicyManager, metr
       if (text === undefined) return reply.code(400).send({ error: 'invalid_policy', problems: [{ path: '(body)', message: 'send the policy as YAML or JSON text' }] });
       const ifMatch = req.headers['if-match'];
       const result = await policies.update(text, typeof ifMatch === 'string' ? ifMatch : undefined);
+      const caller = req.adminCaller ?? LOOPBACK_CALLER;
       if (result.ok) {
+        await audit?.installed(result.version, caller, req.ip);
         metrics.policyVersion.set(result.version.version);
         reply.header('etag', result.version.etag);
         return { version: result.version.version, etag: result.version.etag, rules: result.version.policy.rules.length };
       }
       metrics.policyRejections.inc({ reason: result.kind });
       if (result.kind === 'conflict') {
+        await audit?.refused('etag_mismatch', caller, result.current, req.ip);
         return reply.code(409).header('etag', result.current.etag).send({ error: 'etag_mismatch', message: 'the policy changed since you read it; GET it again and reapply your edit', current_etag: result.current.etag });
       }
       if (result.kind === 'storage') {
