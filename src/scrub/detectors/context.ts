@@ -120,7 +120,8 @@ export function continuesAfter(text: string, end: number): boolean {
   if (c !== 45 || isDigit(d) || d === 95) return true;
   let k = after;
   let letters = 1;
-  for (;;) {
+  // A label is a short word: past 16 letters the answer cannot change, so the look stays bounded.
+  while (letters < 16) {
     const [e, n] = charAt(text, k);
     if (e < 0 || !isWord(e)) break;
     if (isDigit(e) || e === 95) return true;
