@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
-import { compileDetectors, scrubBody, scrubHeaders, scrubQuery, type DetectorId } from '../../src/scrub/index.js';
+import { compileDetectors, createBodyStream, scrubBody, scrubHeaders, scrubQuery, type DetectorId } from '../../src/scrub/index.js';
 import { mulberry32 } from '../../bench/lib/rng.js';
 
 const set = compileDetectors({ fingerprintKey: 'test-key' });
@@ -144,5 +144,18 @@ describe('token boundaries for numeric PII', () => {
     for (const glued of [`X${iban}`, `${iban}-12`, `${iban}%41`, `%41${iban}`]) {
       for (const where of EVERYWHERE) expect(foundIn(where, glued, 'iban'), `${glued} in ${where}`).toEqual([]);
     }
+  });
+
+  it('decides the same way when a streamed body splits a value from what continues it', () => {
+    const [p] = usPhones(5, 1);
+    const body = `note ${p}-42 and ${p}%41 but call ${p}-Fax or ${p}.`;
+    for (let cut = 1; cut < body.length; cut++) {
+      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+        const s = createBodyStream(set, contentType);
+        const found = [...s.push(body.slice(0, cut)).findings, ...s.push(body.slice(cut)).findings, ...s.end().findings];
+        expect(found.map((f) => f.type), `cut at ${cut} (${contentType})`).toEqual(scrubBody(set, body, contentType).findings.map((f) => f.type));
+      }
+    }
+    expect(scrubBody(set, body, 'text/plain').findings.map((f) => body.slice(f.start, f.end))).toEqual([p, p]);
   });
 });
