@@ -275,6 +275,15 @@ run('dashboard in a real browser', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('ETag mismatch');
     expect(server.policies.current.version).toBe(3);
     await page.close();
+
+    // Every change, and the refused one, is in the audit log with who made it.
+    const audit = await signedIn('#/audit');
+    await audit.getByLabel('Kind').selectOption('admin');
+    await audit.getByRole('button', { name: 'Search' }).click();
+    const rows = audit.getByTestId('audit-table').locator('tbody tr');
+    await expect.poll(() => rows.filter({ hasText: 'policy.update by admin (admin): v1 → v2' }).count()).toBe(1);
+    await expect.poll(() => rows.filter({ hasText: 'policy.update.refused' }).count()).toBeGreaterThan(0);
+    await audit.close();
   });
 
   it('the alerts and gateways pages show the denial alert and the connected Envoy with its ACKs', async () => {

@@ -53,7 +53,7 @@ export function AuditPage({ params }) {
       </label>
       <label>Kind
         <select name="kind" value=${form.kind} onChange=${set('kind')}>
-          <option value="">any</option><option value="decision">decision</option><option value="scrub">scrub</option><option value="access">access</option>
+          <option value="">any</option><option value="decision">decision</option><option value="scrub">scrub</option><option value="access">access</option><option value="admin">admin</option>
         </select>
       </label>
       <label>Since <input name="since" value=${form.since} onInput=${set('since')} placeholder="24h or ISO time" class="short" /></label>
@@ -69,7 +69,7 @@ export function AuditPage({ params }) {
           ${records.map((r) => html`<tr data-decision-id=${r.decision_id}>
             <td class="n">${r.seq}</td><td>${time(r.time)}</td><td>${r.kind}</td><td><code>${r.decision_id ?? '–'}</code></td><td>${r.identity}</td><td>${r.destination}</td>
             <td><code>${r.method} ${r.path_template}</code></td>
-            <td>${r.kind === 'decision' ? html`<${Verdict} verdict=${r.verdict} /> <code>${r.rule}</code> <span class="muted">${r.reason}</span>` : r.kind === 'scrub' ? `${r.outcome}: ${(r.findings ?? []).map((f) => `${f.type} (${f.action})`).join(', ') || 'no findings'}` : `HTTP ${r.status}`}</td>
+            <td>${r.kind === 'decision' ? html`<${Verdict} verdict=${r.verdict} /> <code>${r.rule}</code> <span class="muted">${r.reason}</span>` : r.kind === 'scrub' ? `${r.outcome}: ${(r.findings ?? []).map((f) => `${f.type} (${f.action})`).join(', ') || 'no findings'}` : r.kind === 'admin' ? `${r.action} by ${r.who} (${r.role})${r.to_version ? `: v${r.from_version} → v${r.to_version}` : ''}${r.reason ? ` (${r.reason})` : ''}` : `HTTP ${r.status}`}</td>
             <td><code title=${r.hash}>${r.hash?.slice(0, 10)}…</code></td>
           </tr>`)}
         </tbody>
