@@ -43,7 +43,7 @@ import { xdsRoutes } from './admin/routes/xds.js';
 import { SnapshotCache } from './xds/cache/cache.js';
 import { POLICY_GROUP, PolicyPublisher } from './xds/publisher.js';
 import { xdsOptionsSchema } from './xds/resources/options.js';
-import { registerAds } from './xds/server/index.js';
+import { registerAds, type AdsHandle } from './xds/server/index.js';
 import { loadCaBundle, loadCertPair, loadDownstream, watchDownstream, watchPemFiles } from './xds/downstream-certs.js';
 import { envoyTokenCheck } from './auth/envoy-token.js';
 import { XdsStatus } from './xds/status.js';
@@ -173,6 +173,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const xdsStatus = new XdsStatus();
   const xdsWatch = xdsMetrics(metrics, xdsStatus);
   const stopXds: Array<() => void> = [xdsWatch.stop];
+  let ads: AdsHandle | undefined;
   if (config.xds) {
     const envoyTlsFiles = config.grpcEnvoyCertFile ? [config.grpcEnvoyCertFile, config.grpcEnvoyKeyFile!, (config.grpcServerCaFile ?? config.grpcClientCaFile)!] : undefined;
     if (envoyTlsFiles && !envoyTlsFiles[2]) throw new Error("the pushed tollgate cluster needs a CA to verify Tollgate's certificate: set TOLLGATE_GRPC_SERVER_CA (or TOLLGATE_GRPC_CLIENT_CA)");
@@ -191,7 +192,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
     };
     stopXds.push(watchDownstream(downstreamFiles, downstream, log, (next) => republish({ ...xdsOptions, downstream: next })));
     if (envoyTlsFiles) stopXds.push(watchPemFiles(envoyTlsFiles, loadEnvoyTls, xdsOptions.tollgateTls, log, (next) => republish({ ...xdsOptions, tollgateTls: next }), { what: "Envoy's gRPC client" }));
-    registerAds(grpcServer, cache, xdsStatus, log, envoyCaller, (limit) => metrics.limitRejections.inc({ limit }));
+    ads = registerAds(grpcServer, cache, xdsStatus, log, envoyCaller, (limit) => metrics.limitRejections.inc({ limit }));
   }
   const fleet = shared?.attach(policies, xdsStatus);
   // Each replica ships its local chain to Redis Streams; /v1/audit then answers for the fleet.
@@ -227,7 +228,9 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
       await app.close();
       await metricsServer?.close();
       await parser.close();
-      // ADS streams never end on their own: give in-flight calls a moment, then cut the rest.
+      // ADS streams never end on their own: end them with UNAVAILABLE (Envoy reconnects, to another replica), give
+      // in-flight Check and Process calls a moment, then cut the rest.
+      ads?.drain();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           grpcServer.forceShutdown();

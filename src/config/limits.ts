@@ -13,6 +13,8 @@ export const LIMITS = {
   adsStreamsPerNode: 8,
   /** Concurrent gRPC streams per HTTP/2 connection; Envoy opens another connection when it needs more. */
   grpcStreamsPerConnection: 1000,
+  /** Allow rules in one policy (each becomes matcher entries, and exact ones xDS clusters). */
+  policyRules: 100_000,
 } as const;
 
 export type LimitName = keyof typeof LIMITS | 'scrubBodyBytes' | 'policyBytes';

@@ -2,6 +2,7 @@ import { defaultPort, normalizeRuleHost } from './host.js';
 import { compilePathPattern, type PathMatcher } from './paths.js';
 import type { Problem } from './problems.js';
 import { referenceProblems } from './references.js';
+import { LIMITS } from '../config/limits.js';
 import type { IdentitySource, Mode, PolicyDocument } from './schema.js';
 
 /** One allow rule, flattened and pre-compiled. */
@@ -79,6 +80,7 @@ export function compilePolicy(document: PolicyDocument): { policy?: CompiledPoli
       else push(exact, host, compiled);
     });
   });
+  if (rules.length > LIMITS.policyRules) problems.push({ path: 'egress', message: `the policy has ${rules.length} allow rules; the limit is ${LIMITS.policyRules}` });
   if (problems.length > 0) return { problems };
   return {
     problems,

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { connect } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/config/limits.js';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../src/proto/gen/envoy/service/discovery/v3/discovery.js';
@@ -35,5 +36,13 @@ describe('ADS limits', () => {
     expect(await (await server.admin('/metrics')).text()).toMatch(/tollgate_limit_rejections_total\{limit="adsStreamsPerNode"\} 1/);
     for (const h of [...held, { stream: other }]) h.stream.cancel();
     client.close();
+  });
+
+  it(`the gRPC port tells every HTTP/2 client it may open at most ${LIMITS.grpcStreamsPerConnection} concurrent streams per connection`, async () => {
+    const session = connect(`http://127.0.0.1:${server.grpcPort}`);
+    session.on('error', () => undefined);
+    const settings = await new Promise<{ maxConcurrentStreams?: number }>((resolve) => session.once('remoteSettings', resolve));
+    session.close();
+    expect(settings.maxConcurrentStreams).toBe(LIMITS.grpcStreamsPerConnection);
   });
 });

@@ -1,4 +1,4 @@
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { encodeDeltaResponse, encodeSotwResponse } from './encode.js';
 import type { Logger } from 'pino';
 import { serviceDefinition } from '../../proto/load.js';
@@ -12,7 +12,13 @@ import { refuse, type CallerCheck } from '../../auth/envoy-token.js';
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** Serves both ADS variants from the cache on an existing gRPC server (the one ext_authz uses, or its own). */
-export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true, onLimit?: AdsDeps['onLimit']): void {
+/** What the server can do with its ADS streams as a whole. */
+export interface AdsHandle {
+  /** Ends every open stream with UNAVAILABLE and a reason, so each Envoy reconnects (to another replica) at once. */
+  drain(): void;
+}
+
+export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true, onLimit?: AdsDeps['onLimit']): AdsHandle {
   const deps: AdsDeps = { cache, status, pushes: new PushQueue(), ...(logger ? { logger } : {}), ...(onLimit ? { onLimit } : {}) };
   const definition = serviceDefinition(ADS_SERVICE);
   const sotw = definition.StreamAggregatedResources;
@@ -25,17 +31,31 @@ export function registerAds(server: grpc.Server, cache: SnapshotCache, status: X
     DeltaAggregatedResources: { ...delta, responseSerialize: encodeDeltaResponse },
   };
   // ADS can carry the gateway's TLS private key (SDS), so only callers with the Envoy token get a stream.
+  const open = new Set<grpc.ServerDuplexStream<never, never>>();
   const guarded =
     (handler: (call: grpc.ServerDuplexStream<never, never>) => void): grpc.handleBidiStreamingCall<never, never> =>
     (call) => {
-      if (caller(call.metadata)) return handler(call);
-      logger?.warn({ peer: call.getPeer() }, 'ADS stream refused: no valid Envoy token');
-      refuse(call);
+      if (!caller(call.metadata)) {
+        logger?.warn({ peer: call.getPeer() }, 'ADS stream refused: no valid Envoy token');
+        refuse(call);
+        return;
+      }
+      open.add(call);
+      const forget = () => open.delete(call);
+      call.on('close', forget).on('cancelled', forget).on('error', forget).on('finish', forget);
+      handler(call);
     };
   server.addService(withFastEncoding as grpc.ServiceDefinition, {
     StreamAggregatedResources: guarded(sotwHandler(deps) as never),
     DeltaAggregatedResources: guarded(deltaHandler(deps) as never),
   });
+  return {
+    drain() {
+      // ADS streams never end on their own; without this a shutdown waits, then cuts them with CANCELLED.
+      for (const call of [...open]) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'tollgate is shutting down; reconnect to another replica', metadata: new grpc.Metadata() });
+      open.clear();
+    },
+  };
 }
 
 export type { AdsDeps } from './stream.js';
