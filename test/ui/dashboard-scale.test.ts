@@ -20,7 +20,7 @@ async function open(hash: string): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
-run('dashboard at scale and by keyboard', () => {
+run('dashboard at scale and by keyboard', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     server = await startTestServer('version: 1\negress: []\n', { adminToken: TOKEN });
     // 10,000 identity→destination pairs straight onto the event bus: 100 identities, 250 registrable domains.

@@ -83,7 +83,8 @@ async function canvasPixels(page: Page, hex: string): Promise<number> {
   }, hex);
 }
 
-run('dashboard in a real browser', () => {
+// A real browser on a busy 2-core machine: first page loads can take seconds, so each test gets 120 s.
+run('dashboard in a real browser', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     receiver = await new WebhookReceiver().start();
     server = await startTestServer(policy(receiver.url), { adminToken: TOKEN });
