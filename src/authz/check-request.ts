@@ -27,7 +27,7 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
   const http = attrs?.request?.http;
   if (!http) return { ok: false, reason: 'CheckRequest has no attributes.request.http' };
   let headers: Record<string, string> = http.headers ?? {};
-  const tooMany = headerLimit(http.header_map?.headers?.length ? http.header_map.headers.map((h) => [h.key ?? '', h.raw_value?.length ?? h.value?.length ?? 0] as const) : Object.entries(headers).map(([k, v]) => [k, v.length] as const));
+  const tooMany = http.header_map?.headers?.length ? headerMapLimit(http.header_map.headers) : headersLimit(headers);
   if (tooMany) return tooMany;
   if (http.header_map?.headers?.length) {
     headers = {};
@@ -59,10 +59,25 @@ export function parseCheckRequest(req: CheckRequest | undefined): ParsedCheck {
 }
 
 /** A CheckRequest over the header limits is denied before anything reads its headers. */
-function headerLimit(headers: ReadonlyArray<readonly [string, number]>): ParsedCheck | undefined {
-  if (headers.length > LIMITS.checkHeaders) return { ok: false, limit: 'checkHeaders', reason: `request carries ${headers.length} headers; the limit is ${LIMITS.checkHeaders}` };
+// Counted in place: this runs on every Check, so it allocates nothing for a request within the limits.
+function headerMapLimit(headers: ReadonlyArray<{ key?: string; value?: string; raw_value?: Uint8Array }>): ParsedCheck | undefined {
   let bytes = 0;
-  for (const [key, valueLength] of headers) bytes += key.length + valueLength;
+  for (const h of headers) bytes += (h.key?.length ?? 0) + (h.raw_value?.length || h.value?.length || 0);
+  return overLimit(headers.length, bytes);
+}
+
+function headersLimit(headers: Record<string, string>): ParsedCheck | undefined {
+  let count = 0;
+  let bytes = 0;
+  for (const key in headers) {
+    count++;
+    bytes += key.length + headers[key]!.length;
+  }
+  return overLimit(count, bytes);
+}
+
+function overLimit(count: number, bytes: number): ParsedCheck | undefined {
+  if (count > LIMITS.checkHeaders) return { ok: false, limit: 'checkHeaders', reason: `request carries ${count} headers; the limit is ${LIMITS.checkHeaders}` };
   if (bytes > LIMITS.checkHeaderBytes) return { ok: false, limit: 'checkHeaderBytes', reason: `request headers are ${bytes} bytes; the limit is ${LIMITS.checkHeaderBytes}` };
   return undefined;
 }

@@ -43,13 +43,25 @@ function metadataStruct(m: DecisionMetadata) {
  * ext_proc runs. `headers_to_remove` strips the signed identity header and any `x-tollgate-*` a workload sent, so
  * neither reaches a later filter or the upstream.
  */
-export function okResponse(meta: DecisionMetadata, removeHeaders: readonly string[]): CheckResponse {
-  const remove = new Set([HEADER_IDENTITY, HEADER_DECISION_ID, ...removeHeaders]);
+export function okResponse(meta: DecisionMetadata, signedHeader: string | undefined): CheckResponse {
   return {
     status: { code: 0 },
-    ok_response: { headers_to_remove: [...remove] },
+    ok_response: { headers_to_remove: headersToRemove(signedHeader) },
     dynamic_metadata: metadataStruct(meta),
   } as unknown as CheckResponse;
+}
+
+/** The headers every OK answer removes, built once per signed-header name (one per policy), not per Check. Never mutated. */
+const removeLists = new Map<string, readonly string[]>();
+
+function headersToRemove(signedHeader: string | undefined): readonly string[] {
+  const key = signedHeader ?? '';
+  let list = removeLists.get(key);
+  if (!list) {
+    list = [...new Set([HEADER_IDENTITY, HEADER_DECISION_ID, ...(signedHeader ? [signedHeader] : [])])];
+    if (removeLists.size < 64) removeLists.set(key, list);
+  }
+  return list;
 }
 
 export interface DenialBody {

@@ -46,8 +46,7 @@ export async function check(deps: AuthzDeps, req: CheckRequest): Promise<CheckRe
   deps.metrics.decisions.inc({ verdict: decision.verdict, mode: decision.mode });
   deps.metrics.checkSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   const meta = { decisionId, identity, identitySource, verdict: decision.verdict, policyVersion: version.version };
-  const signed = version.identities.signedHeaderName;
-  if (decision.allowed) return okResponse(meta, signed ? [signed] : []);
+  if (decision.allowed) return okResponse(meta, version.identities.signedHeaderName);
   return deniedResponse({ error: 'egress_denied', decision_id: decisionId, identity, destination: decision.destination, reason: decision.reason }, meta);
 }
 
