@@ -1,6 +1,34 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so no build step stands between a clone and `tollgate`.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm install` or `npm run build`) when it is at least as new as every
+// file under src/; otherwise the TypeScript itself through tsx's loader, so an edit or a clone without a
+// build still runs exactly what is in src/. TOLLGATE_FROM_SOURCE=1 always runs src/.
+import { readdirSync, statSync } from 'node:fs';
 
-register();
-await import('../src/cli.ts');
+const root = new URL('../', import.meta.url);
+
+/** Whether dist/ holds a build of the current src/ (a tree without src/ is a dist-only install). */
+function distIsCurrent() {
+  let built;
+  try {
+    built = statSync(new URL('dist/.built', root)).mtimeMs;
+  } catch {
+    return false;
+  }
+  const src = new URL('src/', root);
+  let entries;
+  try {
+    entries = readdirSync(src, { recursive: true, withFileTypes: true });
+  } catch {
+    return true;
+  }
+  for (const e of entries) if (e.isFile() && statSync(`${e.parentPath}/${e.name}`).mtimeMs > built) return false;
+  return true;
+}
+
+if (process.env.TOLLGATE_FROM_SOURCE !== '1' && distIsCurrent()) {
+  await import('../dist/cli.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli.ts');
+}
