@@ -1,7 +1,6 @@
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashCanonical, headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
-import { boundEvent } from '../../audit/record-limit.js';
+import { headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
 import { verifyAuditDir } from '../../audit/verify.js';
 import type { EgressEvent } from '../../events/types.js';
 import { compileAuditFilter, compileLinePrefilter, overlapsTime } from '../audit-filter.js';
@@ -20,6 +19,7 @@ import {
 import { loadIndex, saveIndex, scanSegment, type SegmentInfo, type SegmentScan } from './audit-index.js';
 import { linesBackward, listSegments, QUARANTINE_DIR, quarantineName, readOversizedLine, segmentName } from './audit-segment-file.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { AuditEncoder, type AuditEncoderStats } from './audit-encoder.js';
 
 export interface EmbeddedAuditOptions {
   /** The data directory; segments live in `<dataDir>/audit/`. */
@@ -37,6 +37,8 @@ export interface EmbeddedAuditOptions {
   /** How often age rotation and retention run while idle (default 60 s). */
   maintenanceIntervalMs?: number;
   now?: () => number;
+  /** Encode records (canonical JSON, hash chain) on a worker thread, off the event loop (default true); false: in-thread. */
+  encodeInWorker?: boolean;
   /** Recovery and housekeeping problems (a torn tail cut off, an index that could not be written). */
   onWarn?: (message: string) => void;
 }
@@ -64,6 +66,7 @@ export interface AuditStoreStats {
   records_truncated: number;
   records_stubbed: number;
   append_failures: number;
+  encoder: AuditEncoderStats;
 }
 
 /** The sidecar written next to a quarantined segment: why it was set aside, and its intact prefix (still queryable). */
@@ -116,6 +119,7 @@ export class EmbeddedAuditStore implements AuditStore {
   /** Aborted by `close()`: every running query stops reading. */
   private readonly closing = new AbortController();
   private readonly queries = new Set<Promise<unknown>>();
+  private readonly encoder: AuditEncoder;
 
   private constructor(opts: EmbeddedAuditOptions) {
     this.dir = join(opts.dataDir, 'audit');
@@ -126,6 +130,7 @@ export class EmbeddedAuditStore implements AuditStore {
     this.maxGroupRecords = opts.maxGroupRecords ?? 16_384;
     this.now = opts.now ?? Date.now;
     this.warn = opts.onWarn ?? (() => undefined);
+    this.encoder = new AuditEncoder({ useWorker: opts.encodeInWorker, onWarn: this.warn });
     const every = opts.maintenanceIntervalMs ?? 60_000;
     if (every > 0) {
       this.timer = setInterval(() => {
@@ -143,6 +148,7 @@ export class EmbeddedAuditStore implements AuditStore {
       await store.load();
     } catch (err) {
       if (store.timer) clearInterval(store.timer);
+      await store.encoder.close();
       throw err;
     }
     return store;
@@ -229,11 +235,17 @@ export class EmbeddedAuditStore implements AuditStore {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
     }
+    await this.encoder.close();
     await this.active.fh.close();
   }
 
+  /** Resolves once records are encoded on the worker thread (true), or false when they are encoded in-thread. */
+  encoderReady(): Promise<boolean> {
+    return this.encoder.whenReady();
+  }
+
   stats(): AuditStoreStats {
-    return { ...this.counters, segments: this.sealed.length + 1, last_seq: this.active.info.last_seq };
+    return { ...this.counters, segments: this.sealed.length + 1, last_seq: this.active.info.last_seq, encoder: this.encoder.stats() };
   }
 
   /** What an operator must know: quarantined or damaged segments, failing appends, records cut to size. */
@@ -441,48 +453,17 @@ export class EmbeddedAuditStore implements AuditStore {
     if (this.needsRotation(now)) await this.rotate(now);
     const a = this.active;
     const info = a.info;
-    let seq = info.last_seq + 1;
-    let prev = info.last_hash;
-    let minTime = info.min_time;
-    let maxTime = info.max_time;
-    // Joined into buffers of about 1 MiB: a group of large records must not become one string past V8's limit.
-    const bufs: Buffer[] = [];
-    let parts: string[] = [];
-    let partChars = 0;
-    const cut: string[] = [];
-    for (const e of events) {
-      // Stored as its canonical JSON plus the hash: one serialization per record serves both the hash and the line.
-      const bounded = boundEvent(e, { seq, prev_hash: prev });
-      if (bounded.outcome !== 'whole') cut.push(`${bounded.outcome} seq ${seq}${e.decision_id ? ` (decision ${String(e.decision_id).slice(0, 64)})` : ''}`);
-      if (bounded.outcome === 'truncated') this.counters.records_truncated++;
-      if (bounded.outcome === 'stub') this.counters.records_stubbed++;
-      const canonical = bounded.canonical;
-      const hash = hashCanonical(prev, canonical);
-      const line = `${canonical.slice(0, -1)},"hash":"${hash}"}\n`;
-      parts.push(line);
-      partChars += line.length;
-      if (partChars >= 1 << 20) {
-        bufs.push(Buffer.from(parts.join('')));
-        parts = [];
-        partChars = 0;
-      }
-      const t = Date.parse(bounded.event.time);
-      if (Number.isFinite(t)) {
-        if (minTime === null || t < minTime) minTime = t;
-        if (maxTime === null || t > maxTime) maxTime = t;
-      }
-      prev = hash;
-      seq++;
-    }
-    if (parts.length) bufs.push(Buffer.from(parts.join('')));
-    if (cut.length) this.warn(`audit: ${cut.length} record(s) over the size limit stored cut down: ${cut.slice(0, 5).join(', ')}${cut.length > 5 ? ', ...' : ''}`);
+    const g = await this.encoder.encode(events, info.last_seq + 1, info.last_hash);
+    this.counters.records_truncated += g.truncated;
+    this.counters.records_stubbed += g.stubbed;
+    if (g.cutCount) this.warn(`audit: ${g.cutCount} record(s) over the size limit stored cut down: ${g.cut.join(', ')}${g.cutCount > g.cut.length ? ', ...' : ''}`);
     if (a.dirty) {
       await a.fh.truncate(info.bytes);
       a.dirty = false;
     }
     let written = 0;
     try {
-      for (const buf of bufs) {
+      for (const buf of g.chunks) {
         await writeFully(a.fh, buf, info.bytes + written);
         written += buf.length;
       }
@@ -494,11 +475,11 @@ export class EmbeddedAuditStore implements AuditStore {
     this.counters.fsyncs++;
     this.counters.commits++;
     this.counters.bytes += written;
-    info.last_seq = seq - 1;
-    info.last_hash = prev;
+    info.last_seq += events.length;
+    info.last_hash = g.lastHash;
     info.bytes += written;
-    info.min_time = minTime;
-    info.max_time = maxTime;
+    if (g.minTime !== null && (info.min_time === null || g.minTime < info.min_time)) info.min_time = g.minTime;
+    if (g.maxTime !== null && (info.max_time === null || g.maxTime > info.max_time)) info.max_time = g.maxTime;
   }
 
   private needsRotation(now: number): boolean {
@@ -568,7 +549,7 @@ export class EmbeddedAuditStore implements AuditStore {
   }
 }
 
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Promise<void> {
   let off = 0;
   while (off < buf.length) {
     const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
