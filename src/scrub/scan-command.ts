@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { scrubActionsSchema, type ScrubActions } from './config.js';
 import { compileDetectors, type DetectorSet } from './engine.js';
 import { scrubBody } from './scanners/body.js';
-import { scrubText } from './scanners/text.js';
+import { answerJsonLine, jsonLines } from './scan-jsonl.js';
 import { FindingTally } from './finding-tally.js';
 import type { Finding } from './types.js';
 
@@ -193,25 +192,19 @@ async function openFile(file: string): Promise<NodeJS.ReadableStream> {
 async function runJsonl(set: DetectorSet, input: NodeJS.ReadableStream, io: ScanIo, defaultType: string | undefined): Promise<number> {
   let status = 0;
   let lineNo = 0;
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  for await (const line of rl) {
+  for await (const lines of jsonLines(input)) {
     // Nobody reads the answers any more: stop reading input instead of scanning it for nothing.
     if (closed.has(io.stdout)) break;
-    lineNo++;
-    if (line.trim() === '') continue;
-    let rec: { id?: unknown; text?: unknown; content_type?: unknown };
-    try {
-      rec = JSON.parse(line) as typeof rec;
-      if (typeof rec !== 'object' || rec === null || typeof rec.text !== 'string') throw new Error('expected an object with a string "text"');
-    } catch (err) {
-      status = 2;
-      await write(io.stdout, JSON.stringify({ id: null, line: lineNo, error: (err as Error).message }) + '\n');
-      continue;
+    let out = '';
+    for (const line of lines) {
+      lineNo++;
+      if (line.trim() === '') continue;
+      const { answer, ok } = answerJsonLine(set, line, lineNo, defaultType);
+      if (!ok) status = 2;
+      out += answer + '\n';
     }
-    const contentType = typeof rec.content_type === 'string' ? rec.content_type : defaultType;
-    const r = contentType === undefined ? scrubText(set, rec.text) : scrubBody(set, rec.text, contentType);
-    const findings = r.findings.map((f) => ({ type: f.type, start: f.start, end: f.end, action: f.action }));
-    await write(io.stdout, JSON.stringify({ id: rec.id ?? null, findings, scrubbed: r.output }) + '\n');
+    // One write per input chunk, awaited: back-pressure without a promise per line.
+    if (out.length > 0) await write(io.stdout, out);
   }
   return status;
 }
