@@ -130,7 +130,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log), scrubMetricsSink(metrics)), log, metrics });
   registerAccessLog(grpcServer, events, join, log, countRefusals(envoyCaller, metrics));
   events.subscribe(accessLogCounter(metrics));
-  const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, onWarn: (m) => log.warn(m) });
+  const auditStore = await EmbeddedAuditStore.open({ dataDir: config.dataDir, maxTotalBytes: config.auditMaxBytes, retentionDays: config.auditRetentionDays, onWarn: (m) => log.warn(m) });
   const recorder = new AuditRecorder(instrumentAuditStore(auditStore, metrics), {
     onError: (err, queued) => {
       storage.fail('audit', err, auditStore.dir);

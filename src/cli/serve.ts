@@ -19,6 +19,8 @@ Serving
   --admin-tokens FILE      TOLLGATE_ADMIN_TOKENS_FILE   named tokens with roles viewer|editor|admin (YAML/JSON list)
                            TOLLGATE_ADMIN_ALLOWED_HOSTS extra Host names the admin API answers to
   --data DIR               TOLLGATE_DATA_DIR            policy versions, audit log, inventory (default ./data)
+  --audit-max-bytes SIZE   TOLLGATE_AUDIT_MAX_BYTES     audit log size cap, oldest segments removed first (default 10GiB; off)
+  --audit-retention-days N TOLLGATE_AUDIT_RETENTION_DAYS audit segments older than this are removed (default 30; 0 keeps)
   --log-level LEVEL        TOLLGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
   --metrics HOST:PORT      TOLLGATE_METRICS_ADDRESS     GET /metrics without the admin token on its own address
   --demo                   TOLLGATE_DEMO=1              allow the example policy's published secrets
@@ -61,6 +63,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       grpc: { type: 'string' },
       admin: { type: 'string' },
       data: { type: 'string' },
+      'audit-max-bytes': { type: 'string' },
+      'audit-retention-days': { type: 'string' },
       'admin-token': { type: 'string' },
       'admin-tokens': { type: 'string' },
       demo: { type: 'boolean' },
@@ -93,6 +97,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       grpcAddress: values.grpc,
       adminAddress: values.admin,
       dataDir: values.data,
+      auditMaxBytes: values['audit-max-bytes'],
+      auditRetentionDays: values['audit-retention-days'] as never,
       adminToken: values['admin-token'],
       adminTokensFile: values['admin-tokens'],
       demo: values.demo,

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { parseByteSize } from '../audit/size-spec.js';
 
 const address = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port');
 
@@ -21,6 +22,13 @@ export const configSchema = z.object({
   egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
   /** Events → audit log, inventory and alerts. Off only to measure their cost (the pino decision line stays). */
   visibility: z.boolean().default(true),
+  /** Audit log size cap (all segments, compressed size): the oldest sealed segments go first. `10GiB`, `500MB`, bytes; `off`: none. */
+  auditMaxBytes: z
+    .union([z.number(), z.string()])
+    .default('10GiB')
+    .transform((v, ctx) => parseByteSize(v) ?? (ctx.addIssue({ code: 'custom', message: 'expected a size such as 10GiB, 500MB or a number of bytes (off: no cap)' }), z.NEVER)),
+  /** Audit segments sealed longer ago than this many days are removed (0: kept forever). */
+  auditRetentionDays: z.coerce.number().min(0).default(30),
   /** Allow a policy that uses the example secrets from examples/policy.yaml (`npm start`, the compose demo). */
   demo: z.boolean().default(false),
   /** How workloads reach the pushed egress listener: see `downstreamSchema` in src/xds/resources/options.ts. */
@@ -78,6 +86,8 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     logLevel: env.TOLLGATE_LOG_LEVEL as ConfigInput['logLevel'],
     xdsTollgateAddress: env.TOLLGATE_XDS_TOLLGATE_ADDRESS,
     egressPort: env.TOLLGATE_EGRESS_PORT,
+    auditMaxBytes: env.TOLLGATE_AUDIT_MAX_BYTES,
+    auditRetentionDays: env.TOLLGATE_AUDIT_RETENTION_DAYS,
     visibility: env.TOLLGATE_VISIBILITY === undefined ? undefined : env.TOLLGATE_VISIBILITY !== 'off',
     demo: env.TOLLGATE_DEMO === undefined ? undefined : ['1', 'true', 'yes'].includes(env.TOLLGATE_DEMO.toLowerCase()),
     downstreamTls: env.TOLLGATE_DOWNSTREAM_TLS as ConfigInput['downstreamTls'],
