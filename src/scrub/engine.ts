@@ -17,6 +17,8 @@ export interface CompileOptions {
   phoneRegions?: readonly CountryCode[];
   /** Exact values that are never reported (e.g. a team's own test card or support address). */
   allowlist?: readonly string[];
+  /** false runs every family over the whole text, anchors or not: the reference the prefilter is tested against. */
+  prefilter?: boolean;
 }
 
 export interface ScanOptions {
@@ -36,7 +38,7 @@ export class DetectorSet {
   readonly maxMatchLength: number;
   readonly fingerprint: Fingerprinter;
   private readonly detectors: readonly Detector[];
-  private readonly prefilter: Prefilter;
+  private readonly prefilter: Prefilter | undefined;
   private readonly priority: ReadonlyMap<DetectorId, number>;
   private readonly familyOf: ReadonlyMap<DetectorId, number>;
   private readonly allowlist: ReadonlySet<string>;
@@ -45,7 +47,7 @@ export class DetectorSet {
     this.actions = resolveActions(opts.actions, DEFAULT_ACTIONS);
     this.enabled = new Set(opts.detectors ?? DETECTOR_IDS);
     this.detectors = buildDetectors(this.enabled, opts.phoneRegions ?? DEFAULT_PHONE_REGIONS);
-    this.prefilter = new Prefilter(this.detectors);
+    this.prefilter = opts.prefilter === false ? undefined : new Prefilter(this.detectors);
     this.maxMatchLength = Math.max(...this.detectors.map((d) => d.maxLength), 64);
     this.fingerprint = createFingerprinter(opts.fingerprintKey);
     const priority = new Map<DetectorId, number>();
@@ -69,11 +71,11 @@ export class DetectorSet {
   match(text: string, ctx: ScanContext = {}, families?: ReadonlySet<number>): Match[] {
     const out: Match[] = [];
     if (text.length === 0) return out;
-    const first = this.prefilter.firstPositions(text);
+    const first = this.prefilter?.firstPositions(text);
     for (let i = 0; i < this.detectors.length; i++) {
       if (families !== undefined && !families.has(i)) continue;
       const d = this.detectors[i]!;
-      let from = first[i]!;
+      let from = first === undefined ? 0 : first[i]!;
       if (from === -1 && d.anchors.length === 0) from = 0;
       if (from === -1 && ctx.key !== undefined && d.keyGate?.(ctx.key)) from = 0;
       if (from === -1) continue;
