@@ -35,6 +35,7 @@ import { systemBusy, writeResult } from '../lib/results.js';
 import { round, summarize, type Summary } from '../lib/stats.js';
 import { EnvoyExtProcDriver } from '../../test/drivers/envoy-ext-proc-driver.js';
 import { orderBody, PII } from './bodies.js';
+import { benchPolicyYaml } from './policy.js';
 import type { ClientResult } from './client.js';
 import { buildExchange, connect, exchange, referenceExchange, type Exchange, type Expectation } from './wire.js';
 
@@ -291,16 +292,7 @@ async function main(): Promise<void> {
 
   // Policy: the example policy plus a scrub section (explicit actions for what the bodies carry).
   const policyFile = join(work, 'policy.yaml');
-  const policyYaml = `${readFileSync(join(ROOT, 'examples/policy.yaml'), 'utf8')}
-scrub:
-  defaults:
-    email: redact
-    phone: redact
-    credit_card: mask
-    private_key: block
-  bufferLimitBytes: 1048576
-  fingerprintKey: { value: "bench-fingerprint-key-not-a-secret" }
-`;
+  const policyYaml = benchPolicyYaml(ROOT);
   writeFileSync(policyFile, policyYaml);
   const validated = await run(process.execPath, [join(ROOT, 'bin/tollgate.js'), 'validate', policyFile], { cwd: ROOT });
   if (validated.code !== 0) throw new Error(`bench policy is invalid:\n${validated.stdout}${validated.stderr}`);

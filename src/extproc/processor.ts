@@ -7,7 +7,8 @@ import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
 import { traceContext, type TraceContext } from '../trace/traceparent.js';
-import { blockedResponse, continueResponse, readHeaderMap, setHeader } from './messages.js';
+import { constantReply } from './codec.js';
+import { blockedResponse, continueResponse, readRequestHeaders, setHeader } from './messages.js';
 import { decisionFromMetadata, peerFromAttributes } from './metadata.js';
 import { storedMethod } from '../scrub/path.js';
 
@@ -30,6 +31,25 @@ function modeOverride(body: 'BUFFERED' | 'STREAMED') {
     request_trailer_mode: body === 'STREAMED' ? 'SEND' : 'SKIP',
     response_trailer_mode: 'SKIP',
   };
+}
+
+/** Replies that never vary, encoded once (codec.ts): most streams get only these two and a body reply. */
+const REPLY = {
+  headers: constantReply(continueResponse('request_headers')),
+  headersBuffered: constantReply({ ...continueResponse('request_headers'), mode_override: modeOverride('BUFFERED') } as ProcessingResponse),
+  body: constantReply(continueResponse('request_body')),
+  responseHeaders: constantReply(continueResponse('response_headers')),
+  responseBody: constantReply(continueResponse('response_body')),
+  requestTrailers: constantReply({ request_trailers: {} } as ProcessingResponse),
+  responseTrailers: constantReply({ response_trailers: {} } as ProcessingResponse),
+};
+const NO_BODY = Buffer.alloc(0);
+const EMPTY_STEP = { output: '', findings: [] as Finding[], blocked: false };
+
+/** A decoded `bytes` field: a Buffer when set, an empty array (protobufjs's default) or nothing when not. */
+function bodyBytes(body: Uint8Array | null | undefined): Buffer {
+  if (!body || body.length === 0) return NO_BODY;
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length);
 }
 
 /**
@@ -67,11 +87,11 @@ export class RequestProcessor {
     if (observe) this.observing = true;
     let res: ProcessingResponse;
     if (req.request_headers) res = this.onHeaders(req);
-    else if (req.request_body) res = this.onBody(req.request_body.body ?? Buffer.alloc(0), req.request_body.end_of_stream === true);
+    else if (req.request_body) res = this.onBody(bodyBytes(req.request_body.body), req.request_body.end_of_stream === true);
     else if (req.request_trailers) res = this.onTrailers();
-    else if (req.response_headers) res = continueResponse('response_headers');
-    else if (req.response_body) res = continueResponse('response_body');
-    else if (req.response_trailers) res = { response_trailers: {} } as ProcessingResponse;
+    else if (req.response_headers) res = REPLY.responseHeaders;
+    else if (req.response_body) res = REPLY.responseBody;
+    else if (req.response_trailers) res = REPLY.responseTrailers;
     else throw new ProtocolError('ProcessingRequest carries no request or response part');
     if (observe) return null;
     if (res.immediate_response) this.phase = 'done';
@@ -81,24 +101,24 @@ export class RequestProcessor {
   private onHeaders(req: ProcessingRequest): ProcessingResponse {
     if (this.phase !== 'headers') throw new ProtocolError(`request_headers received while expecting ${this.phase}`);
     const msg = req.request_headers!;
-    const headers = readHeaderMap(msg.headers);
-    const get = (name: string) => headers.find((h) => h.name === name)?.value;
-    const authority = parseAuthority(get(':authority') ?? get('host') ?? '');
+    const named = readRequestHeaders(msg.headers);
+    const headers = named.list;
+    const authority = parseAuthority(named.authority ?? named.host ?? '');
     this.destination = authority ? `${authority.host}:${authority.port ?? 'default'}` : '(unknown)';
     // Only what ext_authz put in dynamic metadata: a request header could have been sent by the workload itself.
     const decision = decisionFromMetadata(req.metadata_context);
     this.identity = decision.identity ?? this.version.identities.resolvePeer(peerFromAttributes(req.attributes)).name;
     this.decisionId = decision.decisionId;
-    this.requestId = storedRequestId(get('x-request-id'));
-    this.trace = traceContext(get('traceparent'));
-    this.method = storedMethod(get(':method') ?? '');
-    const rawPath = get(':path') ?? '';
+    this.requestId = storedRequestId(named.requestId);
+    this.trace = traceContext(named.traceparent);
+    this.method = storedMethod(named.method ?? '');
+    const rawPath = named.path ?? '';
     this.path = redactPath(rawPath);
-    this.contentType = get('content-type');
+    this.contentType = named.contentType;
     const plan = this.version.scrub;
     if (!plan.enabled) {
       this.phase = 'done';
-      return continueResponse('request_headers');
+      return REPLY.headers;
     }
     this.actions = plan.actionsFor(this.identity, authority?.host ?? '');
 
@@ -113,21 +133,23 @@ export class RequestProcessor {
     }
     if (scrubbed.blocked || this.blockTypes.size > 0) return this.block();
 
-    const common: CommonResponse = scrubbed.changed.length > 0 ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
-    if (scrubbed.changed.length > 0) this.outcome = 'scrubbed';
+    const headersChanged = scrubbed.changed.length > 0;
+    const common: CommonResponse = headersChanged ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
+    if (headersChanged) this.outcome = 'scrubbed';
     if (msg.end_of_stream || !isScannableContentType(this.contentType)) {
       if (!msg.end_of_stream) this.note = `content type ${this.contentType ?? '(none)'} is not scannable; headers only`;
       this.phase = 'done';
-      return continueResponse('request_headers', common);
+      return headersChanged ? continueResponse('request_headers', common) : REPLY.headers;
     }
     // Ask for the body only now that we know it is scannable: buffered up to the limit, streamed beyond.
-    const length = Number(get('content-length'));
+    const length = Number(named.contentLength);
     const buffered = !this.observing && Number.isFinite(length) && length >= 0 && length <= plan.bufferLimitBytes;
     this.phase = buffered ? 'body_buffered' : 'body_streamed';
     this.bodyMode = buffered ? 'BUFFERED' : 'STREAMED';
     if (!buffered) this.stream = createBodyStream(plan.detectors, this.contentType, opts);
+    if (buffered && !headersChanged) return REPLY.headersBuffered;
     const mutation: CommonResponse = buffered ? common : { header_mutation: { ...common.header_mutation, remove_headers: ['content-length'] } };
-    if (!buffered && get('content-length') !== undefined) this.note = 'streamed: content-length removed (chunks may change length)';
+    if (!buffered && named.contentLength !== undefined) this.note = 'streamed: content-length removed (chunks may change length)';
     // Envoy decided whether to drop content-length in `decodeHeaders`, from the configured body mode NONE, before this
     // reply; nothing removes it after a mode_override (ext_proc.cc `Filter::decodeHeaders`, processor_state.h
     // `shouldRemoveContentLength`), so a streamed body whose length changes must lose it here.
@@ -137,7 +159,7 @@ export class RequestProcessor {
   private onBody(body: Buffer, endOfStream: boolean): ProcessingResponse {
     if (this.phase === 'headers') throw new ProtocolError('request_body received before request_headers');
     // A body we did not ask for (static STREAMED config, or observability mode): pass it through untouched.
-    if (this.phase === 'done') return continueResponse('request_body');
+    if (this.phase === 'done') return REPLY.body;
     if (this.phase === 'body_buffered') {
       this.phase = 'done';
       this.bytesScanned += body.length;
@@ -145,7 +167,8 @@ export class RequestProcessor {
       this.add(result.findings);
       if (result.summary.note) this.note = result.summary.note;
       if (result.blocked) return this.block();
-      if (!result.changed) return continueResponse('request_body');
+      // No findings to apply: CONTINUE without a body mutation, so Envoy forwards the bytes it holds.
+      if (!result.changed) return REPLY.body;
       this.outcome = 'scrubbed';
       const replacement = Buffer.from(result.output, 'utf8');
       // BUFFERED with headers SEND: Envoy requires the processor to set content-length (envoy#28515).
@@ -154,7 +177,7 @@ export class RequestProcessor {
     if (this.phase === 'body_streamed' && this.stream) {
       this.bytesScanned += body.length;
       if (this.bytesScanned > this.version.scrub.maxBodyBytes) return this.tooLarge();
-      const step = body.length > 0 ? this.stream.push(body) : { output: '', findings: [], blocked: false };
+      const step = body.length > 0 ? this.stream.push(body) : EMPTY_STEP;
       const last = endOfStream ? this.stream.end() : undefined;
       this.add(step.findings);
       if (last) this.add(last.findings);
@@ -177,11 +200,11 @@ export class RequestProcessor {
    * it would truncate the request, so it is refused instead.
    */
   private onTrailers(): ProcessingResponse {
-    if (this.phase !== 'body_streamed' || !this.stream) return { request_trailers: {} } as ProcessingResponse;
+    if (this.phase !== 'body_streamed' || !this.stream) return REPLY.requestTrailers;
     const last = this.stream.end();
     this.add(last.findings);
     this.phase = 'done';
-    if (last.output.length === 0) return { request_trailers: {} } as ProcessingResponse;
+    if (last.output.length === 0) return REPLY.requestTrailers;
     this.outcome = 'blocked';
     this.note = `request trailers after a streamed body: its last ${Buffer.byteLength(last.output)} bytes were held back for scanning and cannot be forwarded after the trailers`;
     return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: 'a streamed request body followed by trailers cannot be scrubbed completely; send it with content-length (buffered) or without trailers' }, 'tollgate_trailers_after_streamed_body');

@@ -5,6 +5,7 @@ import type { PolicyManager } from '../engine/policy-manager.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
 import { serviceDefinition } from '../proto/load.js';
+import { decodeRequest, encodeResponse } from './codec.js';
 import { ProtocolError, RequestProcessor } from './processor.js';
 
 export interface ExtProcDeps {
@@ -20,7 +21,10 @@ export interface ExtProcDeps {
  * then applies status_on_error); Envoy usually ends a good stream with a reset, which is not an error.
  */
 export function registerExtProc(server: grpc.Server, deps: ExtProcDeps): void {
-  server.addService(serviceDefinition('envoy.service.ext_proc.v3.ExternalProcessor'), {
+  const definition = serviceDefinition('envoy.service.ext_proc.v3.ExternalProcessor');
+  // proto-loader's method definition with the lean codec (codec.ts): same wire format, fewer copies per message.
+  const Process = { ...definition.Process!, requestDeserialize: decodeRequest, responseSerialize: encodeResponse } as grpc.MethodDefinition<ProcessingRequest, ProcessingResponse>;
+  server.addService({ Process }, {
     Process(call: grpc.ServerDuplexStream<ProcessingRequest, ProcessingResponse>) {
       // The policy version is pinned for the whole stream, so a reload never splits a request.
       const processor = new RequestProcessor(deps.policies.current);
