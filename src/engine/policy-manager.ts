@@ -1,12 +1,13 @@
 import { readFile, watch } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { ParseResult } from '../policy/parse.js';
-import { knownSecrets, parsePolicyUpdate } from '../policy/secrets.js';
+import { knownSecrets } from '../policy/secrets.js';
 import type { Problem } from '../policy/problems.js';
 import { StalePolicyError, type PolicyStore, type StoredPolicy } from '../store/policy-store.js';
 import { runInBackground, type BackgroundErrorReporter } from './background.js';
-import { buildPolicy, buildPolicyFromDocument, etagFor, sha256Hex, type BuildResult, type ParseLimit, type PolicyVersion } from './policy-version.js';
+import { compileChecked, compilePrepared, yieldToEventLoop, type Yield } from './policy-compile.js';
+import { checkPolicy, preparePolicy, type PrepareResult } from './policy-prepare.js';
+import { etagFor, sha256Hex, type BuildResult, type ParseLimit, type PolicyVersion } from './policy-version.js';
 import type { StorageHealth } from './storage-health.js';
 
 export type UpdateResult =
@@ -16,8 +17,13 @@ export type UpdateResult =
   | { ok: false; kind: 'storage'; code: string | undefined; message: string; current: PolicyVersion };
 
 export interface PolicyManagerOptions {
-  /** Parses untrusted text and puts back secret placeholders; the server passes a worker-thread parser so YAML never runs on the event loop. */
-  parse?: (text: string, known: ReadonlyMap<string, string>) => Promise<ParseResult>;
+  /**
+   * Parses and validates untrusted text (see `preparePolicy`; with `known`, secret placeholders are put back); the server
+   * passes the worker-thread parser so YAML and schema checks never run on the event loop. Default: in-thread.
+   */
+  prepare?: (text: string, known?: ReadonlyMap<string, string>) => Promise<PrepareResult>;
+  /** How the event-loop part of a compile yields between chunks of rules (tests count slices with it). */
+  pause?: Yield;
   /** Where a failed file reload or watcher goes (logged and counted); default: logged. */
   reportError?: BackgroundErrorReporter;
   /** Told whether each policy write succeeded. */
@@ -43,7 +49,7 @@ export class PolicyManager {
   /** sha256 of the policy file content last imported; kept with API versions so a restart can tell whether the file changed. */
   private fileSha: string | undefined;
 
-  private readonly parse: (text: string, known: ReadonlyMap<string, string>) => Promise<ParseResult>;
+  private readonly prepare: (text: string, known?: ReadonlyMap<string, string>) => Promise<PrepareResult>;
   private readonly reportError: BackgroundErrorReporter;
 
   constructor(
@@ -52,7 +58,7 @@ export class PolicyManager {
     private readonly policyFile?: string,
     private readonly opts: PolicyManagerOptions = {},
   ) {
-    this.parse = opts.parse ?? ((text, known) => Promise.resolve(parsePolicyUpdate(text, known)));
+    this.prepare = opts.prepare ?? ((text, known) => Promise.resolve(preparePolicy(text, known)));
     this.reportError = opts.reportError ?? ((task, err) => log.error({ err, task }, 'policy background task failed'));
   }
 
@@ -75,7 +81,7 @@ export class PolicyManager {
     }
     const fileSha = fileText === undefined ? undefined : sha256Hex(fileText);
     if (stored && (fileSha === undefined || stored.sourceSha256 === fileSha)) {
-      const built = buildPolicy(stored.text);
+      const built = buildAtStartup(stored.text);
       if (built.ok) {
         this.currentVersion = { ...built.build, version: stored.version, etag: etagFor(stored.version, built.build.sha256), loadedAt: stored.updatedAt };
         this.fileSha = stored.sourceSha256;
@@ -87,7 +93,7 @@ export class PolicyManager {
     }
     if (fileError) throw new Error(`policy file ${this.policyFile} cannot be read (${fileError}) and ${where} holds no usable stored policy to serve instead`);
     const text = fileText ?? EMPTY_POLICY;
-    const built = buildPolicy(text);
+    const built = buildAtStartup(text);
     if (!built.ok) throw new PolicyError(`policy ${this.policyFile ?? '(empty)'} is invalid`, built.problems);
     const version = (stored?.version ?? 0) + 1;
     this.currentVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
@@ -96,7 +102,7 @@ export class PolicyManager {
       await this.persist(this.currentVersion);
     } catch (err) {
       // A shared store: another replica stored its version first; serve that one rather than fail to start.
-      if (!(err instanceof StalePolicyError) || !this.installStored(err.stored, false)) throw err;
+      if (!(err instanceof StalePolicyError) || !(await this.installStored(err.stored, false))) throw err;
     }
   }
 
@@ -107,15 +113,15 @@ export class PolicyManager {
   adoptStored(): Promise<boolean> {
     const run = this.queue.then(async () => {
       const stored = await this.store.load();
-      return stored !== undefined && stored.version > this.currentVersion.version && this.installStored(stored, true);
+      return stored !== undefined && stored.version > this.currentVersion.version && (await this.installStored(stored, true));
     });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
   /** Installs a version another replica stored (already validated there); false when it does not compile here. */
-  private installStored(stored: StoredPolicy, announce: boolean): boolean {
-    const built = buildPolicy(stored.text);
+  private async installStored(stored: StoredPolicy, announce: boolean): Promise<boolean> {
+    const built = await this.build(stored.text);
     if (!built.ok) {
       this.log.error({ version: stored.version, problems: built.problems }, 'stored policy version does not compile on this replica; the previous version keeps serving');
       return false;
@@ -144,23 +150,26 @@ export class PolicyManager {
 
   /** Checks text as `update` would (same limits, same parser, placeholders resolved) without installing it. */
   async validate(text: string): Promise<BuildResult> {
-    const parsed = await this.parse(text, knownSecrets(this.currentVersion.policy.document));
-    if (!parsed.ok) return parsed;
-    return buildPolicyFromDocument(parsed.text ?? text, parsed.document);
+    return this.build(text, knownSecrets(this.currentVersion.policy.document));
+  }
+
+  /** Text (as written, or with placeholders put back from `known`) to an installable build: checks off-thread, rules indexed in slices. */
+  private async build(text: string, known?: ReadonlyMap<string, string>): Promise<BuildResult> {
+    const prepared = await this.prepare(text, known);
+    if (!prepared.ok) return prepared;
+    return compilePrepared(text, prepared.prepared, this.opts.pause ?? yieldToEventLoop);
   }
 
   private async apply(text: string, ifMatch: string | undefined, sourceSha256: string | undefined, attempt = 0): Promise<UpdateResult> {
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.currentVersion.etag) {
       return { ok: false, kind: 'conflict', current: this.currentVersion };
     }
-    const parsed = await this.parse(text, knownSecrets(this.currentVersion.policy.document));
-    if (!parsed.ok) return { ok: false, kind: 'invalid', problems: parsed.problems, limit: parsed.limit };
-    // The parse took a while off-thread: an If-Match checked before it may be stale now.
+    const built = await this.build(text, knownSecrets(this.currentVersion.policy.document));
+    if (!built.ok) return { ok: false, kind: 'invalid', problems: built.problems, limit: built.limit };
+    // The parse took a while off-thread and the compile yielded: an If-Match checked before may be stale now.
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.currentVersion.etag) {
       return { ok: false, kind: 'conflict', current: this.currentVersion };
     }
-    const built = buildPolicyFromDocument(parsed.text ?? text, parsed.document);
-    if (!built.ok) return { ok: false, kind: 'invalid', problems: built.problems };
     const version = this.currentVersion.version + 1;
     const next: PolicyVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
     const previousFileSha = this.fileSha;
@@ -173,7 +182,7 @@ export class PolicyManager {
       this.fileSha = previousFileSha;
       if (err instanceof StalePolicyError) {
         // Another replica stored this version number first: serve theirs; a write without If-Match goes on top of it.
-        this.installStored(err.stored, true);
+        await this.installStored(err.stored, true);
         if ((ifMatch === undefined || ifMatch === '*') && attempt < 3) return this.apply(text, ifMatch, sourceSha256, attempt + 1);
         return { ok: false, kind: 'conflict', current: this.currentVersion };
       }
@@ -251,6 +260,12 @@ export class PolicyManager {
     this.watcher?.abort();
     this.watcher = undefined;
   }
+}
+
+/** Before anything is served the event loop has nothing to protect: build in-thread, without a worker's start-up or a string round trip. */
+function buildAtStartup(text: string): BuildResult {
+  const checked = checkPolicy(text);
+  return checked.ok ? compileChecked(text, checked.checked) : checked;
 }
 
 export class PolicyError extends Error {

@@ -1,21 +1,20 @@
-import { Worker } from 'node:worker_threads';
-import type { LimitName, ParseResult } from '../policy/parse.js';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
+import { CST_PARSE_BYTES, type LimitName, type ParseResult } from '../policy/parse.js';
 import { parsePolicyUpdate } from '../policy/secrets.js';
+import { preparePolicy, type PrepareResult } from './policy-prepare.js';
 
 export interface PolicyParserOptions {
-  /** A parse still running after this long is stopped and answered as a problem (default 10 s). */
+  /** A parse still running after this long is stopped and answered as a problem (default 30 s: a 100,000-rule policy takes ~6 s on a busy 2-core VM). */
   timeoutMs?: number;
-  /** Heap of the parse worker; a document that needs more is refused, the process is unaffected (default 256 MB). */
+  /** Heap of the parse worker; a document that needs more is refused, the process is unaffected (default 512 MB: a 13 MB, 100,000-rule policy peaks near 300 MB). */
   maxHeapMb?: number;
   /** Start the worker now rather than at the first parse (loading takes about a second; the time limit starts after). Default false. */
   eager?: boolean;
 }
 
-interface Job {
-  text: string;
-  known: ReadonlyMap<string, string>;
-  resolve: (r: ParseResult) => void;
-}
+type Job =
+  | { kind: 'parse'; text: string; known: ReadonlyMap<string, string>; resolve: (r: ParseResult) => void }
+  | { kind: 'prepare'; text: string; known: ReadonlyMap<string, string> | undefined; resolve: (r: PrepareResult) => void };
 
 /**
  * Parses untrusted policy text in a worker thread, one document at a time, so YAML parsing never runs on the
@@ -33,8 +32,8 @@ export class PolicyParser {
   private readonly maxHeapMb: number;
 
   constructor(opts: PolicyParserOptions = {}) {
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.maxHeapMb = opts.maxHeapMb ?? 256;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.maxHeapMb = opts.maxHeapMb ?? 512;
     if (opts.eager) this.ensureWorker();
   }
 
@@ -42,7 +41,16 @@ export class PolicyParser {
   parse(text: string, known: ReadonlyMap<string, string> = new Map()): Promise<ParseResult> {
     if (this.closed) return Promise.resolve(parsePolicyUpdate(text, known));
     return new Promise((resolve) => {
-      this.jobs.push({ text, known, resolve });
+      this.jobs.push({ kind: 'parse', text, known, resolve });
+      this.pump();
+    });
+  }
+
+  /** Parses and validates (see `preparePolicy`) in the worker; with `known`, secret placeholders are put back. */
+  prepare(text: string, known?: ReadonlyMap<string, string>): Promise<PrepareResult> {
+    if (this.closed) return Promise.resolve(preparePolicy(text, known));
+    return new Promise((resolve) => {
+      this.jobs.push({ kind: 'prepare', text, known, resolve });
       this.pump();
     });
   }
@@ -52,7 +60,7 @@ export class PolicyParser {
     const w = this.worker;
     this.worker = undefined;
     if (this.running) this.finish({ ok: false, problems: [{ path: '(document)', message: 'not parsed: the server is shutting down' }] });
-    for (const job of this.jobs.splice(0)) job.resolve(parsePolicyUpdate(job.text, job.known));
+    for (const job of this.jobs.splice(0)) answerInThread(job);
     if (w) await w.terminate();
   }
 
@@ -68,24 +76,27 @@ export class PolicyParser {
     }, this.timeoutMs);
     timer.unref();
     this.running = { id, job, timer };
-    worker.postMessage({ id, text: job.text, known: job.known });
+    worker.postMessage({ id, kind: job.kind, text: job.text, known: job.known });
   }
 
-  private finish(result: ParseResult): void {
+  private finish(result: ParseResult | PrepareResult): void {
     const r = this.running;
     if (!r) return;
     clearTimeout(r.timer);
     this.running = undefined;
-    r.job.resolve(result);
-    this.pump();
+    (r.job.resolve as (x: ParseResult | PrepareResult) => void)(result);
+    // A large document leaves hundreds of MB in the worker's heap: end the worker so the process gives them back.
+    if (r.job.text.length > CST_PARSE_BYTES) this.replaceWorker();
+    else this.pump();
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./policy-parse-worker.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
+    // SHARE_ENV: validation reads secrets from the environment (scrub fingerprint key, alert webhooks) as the server sees it now.
+    const worker = new Worker(new URL('./policy-parse-worker.mjs', import.meta.url), { env: SHARE_ENV, resourceLimits: { maxOldGenerationSizeMb: this.maxHeapMb } });
     worker.unref();
     this.workerReady = false;
-    worker.on('message', (msg: { ready?: true; id?: number; result?: ParseResult }) => {
+    worker.on('message', (msg: { ready?: true; id?: number; result?: ParseResult | PrepareResult }) => {
       if (this.worker !== worker) return;
       if (msg.ready) {
         this.workerReady = true;
@@ -123,6 +134,11 @@ export class PolicyParser {
     void w?.terminate();
     this.pump();
   }
+}
+
+function answerInThread(job: Job): void {
+  if (job.kind === 'parse') job.resolve(parsePolicyUpdate(job.text, job.known));
+  else job.resolve(preparePolicy(job.text, job.known));
 }
 
 function refused(name: LimitName, value: number, message: string): ParseResult {

@@ -1,19 +1,23 @@
 import { Composer, CST, isMap, isScalar, Lexer, LineCounter, Parser, YAMLParseError, type Node } from 'yaml';
+import { parseLargePolicyText } from './parse-large.js';
 import type { Problem } from './problems.js';
 
 /** Bounds on untrusted policy text, checked on the token stream before any document is built. */
 export interface PolicyLimits {
-  /** UTF-8 bytes of the whole document; real policies are KBs, and pathological YAML costs ~9 µs a line. */
+  /** UTF-8 bytes of the whole document; a generated 100,000-rule policy is ~13 MB, and the parse worker's heap and time limits bound the rest. */
   maxBytes: number;
   /** Nesting of maps and sequences; real policies need about 6. */
   maxDepth: number;
-  /** Scalars, aliases and collections together; a 1,000-rule policy has about 10,000. */
+  /** Scalars, aliases and collections together; a 100,000-rule policy has about 1.3 million. */
   maxNodes: number;
   /** Alias (`*name`) references; each can expand a whole subtree. */
   maxAliases: number;
 }
 
-export const POLICY_LIMITS: Readonly<PolicyLimits> = Object.freeze({ maxBytes: 1024 * 1024, maxDepth: 32, maxNodes: 100_000, maxAliases: 100 });
+export const POLICY_LIMITS: Readonly<PolicyLimits> = Object.freeze({ maxBytes: 32 * 1024 * 1024, maxDepth: 32, maxNodes: 3_000_000, maxAliases: 100 });
+
+/** Documents up to this size go through the yaml package's CST (exact line numbers, every limit counted before building); larger ones through js-yaml (parse-large.ts), ten times faster. */
+export const CST_PARSE_BYTES = 1024 * 1024;
 
 /** The limit a document broke, so an API can answer 413 for size and 400 for shape, naming it. */
 export type LimitName = keyof PolicyLimits | 'parseTimeoutMs' | 'parseHeapMb';
@@ -30,6 +34,7 @@ export type ParseResult = { ok: true; document: unknown; text?: string } | { ok:
 export function parsePolicyText(text: string, limits: PolicyLimits = POLICY_LIMITS): ParseResult {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.maxBytes) return tooBig('maxBytes', limits.maxBytes, `policy document is ${bytes} bytes; the limit is ${limits.maxBytes} bytes (maxBytes)`);
+  if (bytes > CST_PARSE_BYTES) return parseLargePolicyText(text, limits);
   const counted = count(text, limits);
   if (counted) return counted;
   const lines = new LineCounter();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { POLICY_LIMITS } from '../../src/policy/parse.js';
+import { CST_PARSE_BYTES, POLICY_LIMITS } from '../../src/policy/parse.js';
 import { EnvoyExtAuthzDriver } from '../drivers/envoy-ext-authz-driver.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -39,9 +39,17 @@ describe('hostile policy documents get a clear 4xx naming the limit, and the old
     }
   });
 
-  it('a wide document (many keys: quadratic in a naive duplicate check) is refused with 400 naming maxNodes', async () => {
-    const wide = Array.from({ length: 60_000 }, (_, i) => `k${i}: ${i}`).join('\n');
+  it('a wide document (more nodes than the limit, within the size limit) is refused with 400 naming maxNodes', async () => {
+    const wide = `[${'0,'.repeat(POLICY_LIMITS.maxNodes)}0]`;
     const res = await put(wide);
+    expect(res.status).toBe(400);
+    expect((await res.json()).limit).toEqual({ name: 'maxNodes', value: POLICY_LIMITS.maxNodes });
+  });
+
+  it('alias expansion in a large document (over the CST size) is refused with 400', async () => {
+    const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const res = await put(`${lines.join('\n')}\n# ${'x'.repeat(CST_PARSE_BYTES)}\n`);
     expect(res.status).toBe(400);
     expect((await res.json()).limit).toEqual({ name: 'maxNodes', value: POLICY_LIMITS.maxNodes });
   });
