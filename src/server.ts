@@ -107,7 +107,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const shared = config.redisUrl ? await openRedisState({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, replicaId: config.replicaId }, log, reportError) : undefined;
   const policyStore = shared?.policyStore ?? new EmbeddedPolicyStore(config.dataDir, { onQuarantine: quarantined });
   const parser = new PolicyParser();
-  const policies = new PolicyManager(policyStore, log, config.policyFile, { parse: (text, known) => parser.parse(text, known), reportError, storage, storePath: policyStore.path });
+  const policies = new PolicyManager(policyStore, log, config.policyFile, { prepare: (text, known) => parser.prepare(text, known), reportError, storage, storePath: policyStore.path });
   await policies.init();
   const example = exampleSecretsIn(policies.current.policy.document);
   if (example.length > 0 && !config.demo) {
