@@ -105,11 +105,34 @@ export function createNumericDetector(opts: NumericOptions): Detector {
   };
 
   function classifyRun(text: string, runStart: number, runEnd: number, ctx: ScanContext, out: Match[], phones = phone): void {
+    let prefixEnd = runStart;
+    while (prefixEnd < runEnd && (text.charCodeAt(prefixEnd) === 43 || text.charCodeAt(prefixEnd) === 40)) prefixEnd++;
+    // Most runs are prices, ids and times: count digits and groups first, allocate only for candidates.
+    // Too short for a phone, card or SSN and not four groups for an IPv4 (the common case), or runs of
+    // single digits ("1 2 3 4 …"), which only ever hold a dotted IPv4 like 1.1.1.1.
+    {
+      let digits = 0;
+      let groupCount = 0;
+      let longestGroup = 0;
+      let run = 0;
+      for (let k = prefixEnd; k <= runEnd; k++) {
+        if (k < runEnd && isDigitCode(text.charCodeAt(k))) {
+          run++;
+          continue;
+        }
+        if (run > 0) {
+          digits += run;
+          groupCount++;
+          if (run > longestGroup) longestGroup = run;
+          run = 0;
+        }
+      }
+      if (digits < 7 && groupCount < 4) return;
+      if (longestGroup === 1 && groupCount !== 4) return;
+    }
     const groups: string[] = [];
     const groupStart: number[] = [];
     const seps: string[] = [];
-    let prefixEnd = runStart;
-    while (prefixEnd < runEnd && (text.charCodeAt(prefixEnd) === 43 || text.charCodeAt(prefixEnd) === 40)) prefixEnd++;
     let i = prefixEnd;
     while (i < runEnd) {
       const gs = i;
@@ -120,14 +143,6 @@ export function createNumericDetector(opts: NumericOptions): Detector {
       while (i < runEnd && (text.charCodeAt(i) < 48 || text.charCodeAt(i) > 57)) i++;
       if (i < runEnd) seps.push(text.slice(ss, i));
     }
-    let digitCount = 0;
-    for (const grp of groups) digitCount += grp.length;
-    // Too short for a phone, card or SSN and not four groups for an IPv4: the common case (prices, ids).
-    if (digitCount < 7 && groups.length < 4) return;
-    // Runs of single digits ("1 2 3 4 …") only ever hold a dotted IPv4 like 1.1.1.1.
-    let longest = 0;
-    for (const grp of groups) if (grp.length > longest) longest = grp.length;
-    if (longest === 1 && groups.length !== 4) return;
     // Context is looked up lazily (0 = unknown) and at most once per run: no closures in this hot path.
     let phoneCtx = 0;
     let notPhone = 0;
