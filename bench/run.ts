@@ -16,6 +16,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'ui-render': { file: 'bench/ui/render.ts', what: 'dashboard first render and time to interactive with 10,000 edges' },
   'redis-check-ratio': { file: 'bench/redis/check-ratio.ts', what: 'Check throughput on the Redis stores vs the embedded stores (ratio, in-process client)' },
   'redis-propagation': { file: 'bench/redis/propagation.ts', what: 'PUT on replica A → replica B decides with it, through Redis (p50/p99 over 100 updates)' },
+  'cli-startup': { file: 'bench/cli/startup.ts', what: 'tollgate --version/--help/scan/decide/validate start-up (compiled, tsx, before) vs node -e 0' },
   'redis-audit': { file: 'bench/redis/audit.ts', what: 'audit records/s shipped to Redis Streams vs one XADD per round trip' },
 };
 

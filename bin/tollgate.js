@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, built by `npm install` or `npm run build`) when it is at least as new as every
-// file under src/; otherwise the TypeScript itself through tsx's loader, so an edit or a clone without a
-// build still runs exactly what is in src/. TOLLGATE_FROM_SOURCE=1 always runs src/.
+// Runs the compiled CLI (dist/bundle/, built by `npm install` or `npm run build`: scripts/build-dist.mjs) when
+// it is at least as new as every file under src/; otherwise the TypeScript itself through tsx's loader, so an
+// edit, or a clone without a build, still runs exactly what is in src/. TOLLGATE_FROM_SOURCE=1 always runs src/.
 import { readdirSync, statSync } from 'node:fs';
+import module from 'node:module';
 
 const root = new URL('../', import.meta.url);
 
@@ -26,7 +27,9 @@ function distIsCurrent() {
 }
 
 if (process.env.TOLLGATE_FROM_SOURCE !== '1' && distIsCurrent()) {
-  await import('../dist/cli.js');
+  // Node 22.1+ keeps V8's compiled code on disk (in the OS temp directory), so a second run skips compiling; Node 20 has no such cache.
+  module.enableCompileCache?.();
+  await import('../dist/bundle/cli.js');
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -3,10 +3,14 @@
 // esbuild rather than tsc: it is the transform tsx already applies when running src/ (same output, so the
 // tests that run src/ vouch for dist/), it takes ~1 s for the whole tree, and it is a production dependency,
 // so `npm ci --omit=dev` can build too. Type checking stays `npm run typecheck`.
+// Two outputs: dist/<same path>.js for every module (the server runs these: `serve` and its worker), and
+// dist/bundle/, the CLI's commands bundled with their pure-JS dependencies into a few chunks: loading
+// ~300 small modules (zod, libphonenumber-js, jose file by file) was most of a command's start-up, see
+// docs/benchmarks.md (CLI start-up).
 // dist/ is swapped in whole: a `tollgate` started mid-build runs the old dist/ or, in the instant between
 // the renames, src/ through tsx (bin/tollgate.js), never half a tree.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -28,10 +32,54 @@ const entryPoints = files.filter((e) => e.name.endsWith('.ts') && !e.name.endsWi
 // The rest (worker entries in plain .mjs, any data file) is copied as is, so import.meta.url-relative paths hold.
 const assets = files.filter((e) => !e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
 
+const BUNDLE_EXTERNAL = ['pino', 'pino-*', 'thread-stream', 'sonic-boom', '@grpc/*', 'protobufjs', 'fastify', '@fastify/*', 'ioredis', 'prom-client', 'tsx', 'esbuild'];
+
+/** `serve` is not bundled: the bundle imports it from the per-module tree (dist/cli/serve.js), worker and all. */
+const serveFromTree = {
+  name: 'serve-from-tree',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/serve\.js$/ }, (args) => (args.importer === join(src, 'cli', 'commands.ts') ? { path: '../cli/serve.js', external: true } : undefined));
+  },
+};
+
+/**
+ * In a chunk, import.meta.url is the chunk's (dist/bundle/chunk-X.js), not the module's. Each module's own
+ * import.meta.url becomes the URL of its twin in the per-module tree (dist/admin/ui.js...), so paths relative
+ * to it (../../ui/, ../package.json, a worker file, createRequire) resolve as they do from src/.
+ */
+const moduleUrls = {
+  name: 'module-urls',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (!args.path.startsWith(src)) return undefined;
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      const twin = `../${relative(src, args.path).replace(/\.ts$/, '.js')}`;
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`), loader: 'ts' };
+    });
+  },
+};
+
 const tmp = `${dist}.${process.pid}.tmp`;
 rmSync(tmp, { recursive: true, force: true });
 try {
   await build({ entryPoints, outdir: tmp, outbase: src, format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', logLevel: 'warning' });
+  await build({
+    entryPoints: [join(src, 'cli.ts')],
+    outdir: join(tmp, 'bundle'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'warning',
+    // Packages that start workers or read files beside their own code, and the server-only stacks, load from node_modules.
+    external: BUNDLE_EXTERNAL,
+    // Bundled CommonJS (yaml, ipaddr.js...) calls require(); an ES module has none of its own.
+    banner: { js: "import { createRequire as __tollgateCreateRequire } from 'node:module';\nconst require = __tollgateCreateRequire(import.meta.url);" },
+    plugins: [serveFromTree, moduleUrls],
+  });
   for (const file of assets) {
     const to = join(tmp, file.slice(src.length));
     mkdirSync(dirname(to), { recursive: true });
