@@ -30,6 +30,8 @@ export class PolicyPublisher {
   private last: Snapshot | undefined;
   /** Memo keys of the last snapshot's resources whose key is not their name, by type and name ('' for none). */
   private otherKeys = new Map<string, Map<string, string>>();
+  /** The same for the VHDS view's own resources (its route configuration and virtual hosts). */
+  private vhdsOtherKeys = new Map<string, Map<string, string>>();
   /** Encoded virtual hosts of the route configuration by key. */
   private parts = new Map<string, EncodedPart>();
 
@@ -55,8 +57,11 @@ export class PolicyPublisher {
   publish(version: PolicyVersion): PublishResult {
     const started = performance.now();
     const nextOtherKeys = new Map<string, Map<string, string>>();
+    const nextVhdsOtherKeys = new Map<string, Map<string, string>>();
     const nextParts = new Map<string, EncodedPart>();
     const resources: Resource[] = [];
+    // Route configuration and virtual hosts of the VHDS view (Envoys on delta ADS): see resources/vhds.ts.
+    const vhdsResources: Resource[] = [];
     let encoded = 0;
     const previousParts = this.parts;
     const parts: PartCache = {
@@ -64,10 +69,12 @@ export class PolicyPublisher {
       set: (key, part) => void nextParts.set(key, part),
     };
     try {
-      for (const plan of planResources(version.policy, this.options)) {
+      for (const plan of planResources(version.policy, this.options, true)) {
         const { typeUrl, name, memoKey } = plan;
-        const previous = this.last?.get(typeUrl, name);
-        const previousKey = previous ? (this.otherKeys.get(typeUrl)?.get(name) ?? name) : undefined;
+        const vhds = plan.audience === 'vhds';
+        const previous = (vhds ? this.last?.vhds : this.last)?.get(typeUrl, name);
+        const keys = vhds ? this.vhdsOtherKeys : this.otherKeys;
+        const previousKey = previous ? (keys.get(typeUrl)?.get(name) ?? name) : undefined;
         let resource: Resource;
         if (memoKey !== undefined && previous && previousKey === memoKey) {
           resource = previous;
@@ -84,24 +91,26 @@ export class PolicyPublisher {
           }
         }
         if (memoKey !== name) {
-          let ofType = nextOtherKeys.get(typeUrl);
-          if (!ofType) nextOtherKeys.set(typeUrl, (ofType = new Map()));
+          const nextKeys = vhds ? nextVhdsOtherKeys : nextOtherKeys;
+          let ofType = nextKeys.get(typeUrl);
+          if (!ofType) nextKeys.set(typeUrl, (ofType = new Map()));
           ofType.set(name, memoKey ?? '');
         }
-        resources.push(resource);
+        (vhds ? vhdsResources : resources).push(resource);
       }
     } catch (err) {
       const reasons = [(err as Error).message];
       this.log?.error({ policyVersion: version.version, reasons }, 'xds resources could not be built; the last good snapshot keeps serving');
       return { ok: false, version: String(version.version), resources: 0, encoded, buildMs: performance.now() - started, reasons };
     }
-    const snapshot = Snapshot.from(this.revision === 0 ? String(version.version) : `${version.version}.${this.revision}`, resources);
+    const snapshot = Snapshot.from(this.revision === 0 ? String(version.version) : `${version.version}.${this.revision}`, resources).withVhds(vhdsResources);
     this.last = snapshot;
     this.otherKeys = nextOtherKeys;
+    this.vhdsOtherKeys = nextVhdsOtherKeys;
     this.parts = nextParts;
     const result = this.cache.setSnapshot(POLICY_GROUP, snapshot);
     const buildMs = performance.now() - started;
-    this.log?.info({ policyVersion: version.version, resources: resources.length, encoded, buildMs: Math.round(buildMs) }, 'xds snapshot built');
+    this.log?.info({ policyVersion: version.version, resources: resources.length, vhdsResources: vhdsResources.length, encoded, buildMs: Math.round(buildMs) }, 'xds snapshot built');
     return { ok: result.ok, version: snapshot.version, resources: resources.length, encoded, buildMs, ...(result.ok ? {} : { reasons: result.reasons }) };
   }
 }

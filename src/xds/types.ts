@@ -7,6 +7,8 @@ export const TYPE_URL = {
   cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
   endpoint: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
   secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+  /** VHDS: virtual hosts of a RouteConfiguration that has `vhds`, over delta ADS only (see resources/vhds.ts). */
+  virtualHost: 'type.googleapis.com/envoy.config.route.v3.VirtualHost',
 } as const;
 
 export type KnownTypeUrl = (typeof TYPE_URL)[keyof typeof TYPE_URL];
@@ -15,7 +17,20 @@ export type KnownTypeUrl = (typeof TYPE_URL)[keyof typeof TYPE_URL];
  * Make-before-break order over ADS: secrets and clusters exist before the endpoints that fill them, clusters before
  * the listeners and routes that name them. Types not listed here follow in name order.
  */
-export const PUSH_ORDER: readonly string[] = [TYPE_URL.secret, TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route];
+export const PUSH_ORDER: readonly string[] = [TYPE_URL.secret, TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.virtualHost];
+
+/**
+ * Types whose subscribed names are namespaces: Envoy's VHDS subscribes to the route configuration's name with
+ * namespace matching, and takes every resource named `<that name>/<anything>` (watch_map.cc
+ * WatchMap::watchesInterestedIn with use_namespace_matching_, namespaceFromName: up to the last `/`).
+ */
+export const NAMESPACED_TYPES: ReadonlySet<string> = new Set([TYPE_URL.virtualHost]);
+
+/** The namespace of a resource name as Envoy's watch map reads it: everything before the last `/`, else ''. */
+export function namespaceOf(name: string): string {
+  const at = name.lastIndexOf('/');
+  return at === -1 ? '' : name.slice(0, at);
+}
 
 /** Types whose empty SotW subscription means "everything" (Envoy always subscribes to LDS and CDS this way). */
 export const LEGACY_WILDCARD_TYPES: ReadonlySet<string> = new Set([TYPE_URL.listener, TYPE_URL.cluster]);

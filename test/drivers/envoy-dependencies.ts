@@ -51,7 +51,17 @@ export function rdsNamesOf(listenerBody: Uint8Array): string[] {
   return [...names];
 }
 
-/** Names of the dependent type a held resource set needs: EDS names from clusters, RDS names from listeners. */
+/**
+ * The VHDS subscription a route configuration starts: its own name, as a namespace, when it has `vhds`
+ * (rds_impl.cc RdsRouteConfigSubscription::beforeProviderUpdate; vhds.cc VhdsSubscription: `start({name})` with
+ * use_namespace_matching_).
+ */
+export function vhdsNamespaceOf(routeBody: Uint8Array): string | undefined {
+  const rc = decode('envoy.config.route.v3.RouteConfiguration', routeBody) as { name?: string; vhds?: unknown };
+  return rc.vhds ? (rc.name ?? '') : undefined;
+}
+
+/** Names of the dependent type a held resource set needs: EDS names from clusters, RDS names from listeners, VHDS namespaces from route configurations. */
 export function dependentNames(typeUrl: string, bodies: Iterable<Uint8Array>): string[] {
   const names = new Set<string>();
   for (const body of bodies) {
@@ -60,6 +70,9 @@ export function dependentNames(typeUrl: string, bodies: Iterable<Uint8Array>): s
       if (n) names.add(n);
     } else if (typeUrl === TYPE_URL.listener) {
       for (const n of rdsNamesOf(body)) names.add(n);
+    } else if (typeUrl === TYPE_URL.route) {
+      const n = vhdsNamespaceOf(body);
+      if (n !== undefined) names.add(n);
     }
   }
   return [...names].sort();
@@ -71,6 +84,7 @@ const NAME_FIELD: Record<string, [string, string]> = {
   [TYPE_URL.cluster]: ['envoy.config.cluster.v3.Cluster', 'name'],
   [TYPE_URL.endpoint]: ['envoy.config.endpoint.v3.ClusterLoadAssignment', 'cluster_name'],
   [TYPE_URL.secret]: ['envoy.extensions.transport_sockets.tls.v3.Secret', 'name'],
+  [TYPE_URL.virtualHost]: ['envoy.config.route.v3.VirtualHost', 'name'],
 };
 
 /** The name of a resource inside a SotW response, read from the message as Envoy does. */

@@ -10,6 +10,7 @@ import { TYPE_URL } from '../../src/xds/types.js';
 import { EnvoyExtAuthzDriver, grpcMetadata, type DownstreamConnection } from './envoy-ext-authz-driver.js';
 import { EnvoyExtProcDriver, type ExtProcFilterConfig, type ExtProcOutcome } from './envoy-ext-proc-driver.js';
 import { toProtoStruct } from './proto-struct.js';
+import { XdsDeltaDriver } from './xds-delta-driver.js';
 import { XdsSotwDriver } from './xds-sotw-driver.js';
 
 type Headers = Array<[string, string]>;
@@ -95,6 +96,26 @@ interface Snapshot {
   routes: Map<string, Obj>;
   clusters: Map<string, Obj>;
   secrets: Map<string, Obj>;
+  /** VHDS VirtualHost resources by name (`<route configuration>/<host>`). */
+  virtualHosts?: Map<string, Obj>;
+}
+
+/**
+ * The route table Envoy builds for a RouteConfiguration with `vhds`: the config source must be ADS on a delta stream
+ * or DELTA_GRPC (vhds.cc VhdsSubscription::createVhdsSubscription); the virtual hosts are the RDS ones, then every
+ * VHDS one in the configuration's namespace (watch_map.cc namespaceFromName) in name order (a std::map keyed by
+ * VirtualHost name: route_config_update_receiver_impl.cc RouteConfigUpdateReceiverImpl::rebuildRouteConfig), and the
+ * whole is checked as one RouteConfiguration (ConfigImpl, so a domain in both is rejected).
+ */
+export function withVhds(rc: Obj, virtualHosts: ReadonlyMap<string, Obj> | undefined): Obj {
+  if (!rc.vhds) return rc;
+  const source = (rc.vhds.config_source ?? {}) as Obj;
+  if (!source.ads && source.api_config_source?.api_type !== 'DELTA_GRPC') throw new Error("vhds: only 'DELTA_GRPC' or 'ADS' (which uses Delta xDS) is supported as a config source.");
+  const mine = [...(virtualHosts ?? new Map<string, Obj>())].filter(([name]) => name.slice(0, name.lastIndexOf('/')) === rc.name).map(([, vh]) => vh);
+  const byName = new Map<string, Obj>();
+  for (const vh of mine) byName.set(vh.name, vh);
+  const vhds = [...byName.keys()].sort().map((n) => byName.get(n)!);
+  return { ...rc, virtual_hosts: [...(rc.virtual_hosts ?? []), ...vhds] };
 }
 
 /** The principal ext_authz reports for a certificate: URI SAN[0] → DNS SAN[0] → Subject (check_request_utils.cc setAttrContextPeer). */
@@ -158,8 +179,9 @@ export class EnvoyGateway {
     const routeConfig = rdsName ? snapshot.routes.get(rdsName) : hcm.route_config;
     // Without its RouteConfiguration the listener stays warming and serves nothing.
     if (!routeConfig) throw new Error(`route configuration ${rdsName} was not pushed`);
-    checkUniqueDomains(routeConfig);
-    this.routeConfig = routeConfig;
+    const table = withVhds(routeConfig, snapshot.virtualHosts);
+    checkUniqueDomains(table);
+    this.routeConfig = table;
     const ts = chain?.transport_socket?.typed_config as Obj | undefined;
     this.tlsContext = ts?.['@type']?.endsWith('DownstreamTlsContext') ? ts : undefined;
     this.tlsMaterial = {};
@@ -185,13 +207,21 @@ export class EnvoyGateway {
 
   /** A gateway from buildResources output: each resource is encoded (strict check) and decoded back, as over ADS. */
   static fromResources(resources: ResourceJson[], opts: GatewayOptions): EnvoyGateway {
-    const snapshot: Snapshot = { listeners: [], routes: new Map(), clusters: new Map(), secrets: new Map() };
-    for (const r of resources) add(snapshot, r.typeUrl, decodeEnvoy(r.typeName, encodeMessage(r.typeName, r.json)));
+    const snapshot: Snapshot = { listeners: [], routes: new Map(), clusters: new Map(), secrets: new Map(), virtualHosts: new Map() };
+    for (const r of resources) {
+      const decoded = decodeEnvoy(r.typeName, encodeMessage(r.typeName, r.json));
+      if (r.typeUrl === TYPE_URL.virtualHost) snapshot.virtualHosts!.set(r.name, decoded);
+      else add(snapshot, r.typeUrl, decoded);
+    }
     return new EnvoyGateway(snapshot, opts);
   }
 
-  /** A gateway from what a running Tollgate pushes over a real SotW ADS stream (CDS, LDS, RDS, and SDS by name). */
-  static async fromAds(opts: GatewayOptions & { nodeId?: string }): Promise<EnvoyGateway> {
+  /**
+   * A gateway from what a running Tollgate pushes over a real ADS stream (CDS, LDS, RDS, and SDS by name): SotW, or
+   * with `delta` an Envoy on delta ADS, which takes its virtual hosts over VHDS.
+   */
+  static async fromAds(opts: GatewayOptions & { nodeId?: string; delta?: boolean }): Promise<EnvoyGateway> {
+    if (opts.delta) return EnvoyGateway.fromDeltaAds(opts);
     const driver = new XdsSotwDriver({ address: `127.0.0.1:${opts.tollgatePort}`, node: { id: opts.nodeId ?? 'gw-test', cluster: 'egress-gateway' } });
     try {
       driver.connect();
@@ -215,7 +245,48 @@ export class EnvoyGateway {
     }
   }
 
-  /** The pushed route configuration, decoded. */
+  private static async fromDeltaAds(opts: GatewayOptions & { nodeId?: string }): Promise<EnvoyGateway> {
+    const node = { id: opts.nodeId ?? 'gw-delta-test', cluster: 'egress-gateway', user_agent_name: 'envoy', user_agent_version: 'driver' };
+    const driver = new XdsDeltaDriver({ address: `127.0.0.1:${opts.tollgatePort}`, node });
+    try {
+      driver.connect();
+      await driver.waitFor((d) => d.holds(TYPE_URL.listener).size > 0, 'the listener', 10_000);
+      const listeners = [...driver.holds(TYPE_URL.listener).values()].map((r) => decodeEnvoy('envoy.config.listener.v3.Listener', r.body));
+      const rds = listeners.flatMap((l) => (l.filter_chains ?? []).flatMap((c: Obj) => (c.filters ?? []).map((f: Obj) => f.typed_config?.rds?.route_config_name).filter(Boolean))) as string[];
+      await driver.waitFor((d) => rds.every((n) => d.holds(TYPE_URL.route).has(n)), `route configurations ${rds.join(', ')}`, 10_000);
+      // A route configuration with vhds is not used before its first VHDS update (vhds.cc VhdsSubscription init target).
+      const vhds = [...driver.holds(TYPE_URL.route).values()].some((r) => decodeEnvoy('envoy.config.route.v3.RouteConfiguration', r.body).vhds);
+      if (vhds) await driver.waitFor((d) => d.responsesOf(TYPE_URL.virtualHost).length > 0, 'the first VHDS update', 10_000);
+      const secretNames = listeners.flatMap((l) => (l.filter_chains ?? []).flatMap((c: Obj) => sdsNames(c.transport_socket?.typed_config)));
+      if (secretNames.length > 0) {
+        driver.subscribe(TYPE_URL.secret, secretNames);
+        await driver.waitFor((d) => secretNames.every((n) => d.holds(TYPE_URL.secret).has(n)), `secrets ${secretNames.join(', ')}`, 3000).catch(() => undefined);
+      }
+      await driver.settle(100);
+      return EnvoyGateway.fromDeltaDriver(driver, opts, listeners);
+    } finally {
+      driver.close();
+    }
+  }
+
+  /** A gateway from what a delta driver holds now (listeners, route configurations, VHDS virtual hosts, clusters, secrets). */
+  static fromDeltaDriver(driver: XdsDeltaDriver, opts: GatewayOptions, listeners?: Obj[]): EnvoyGateway {
+    const snapshot: Snapshot = {
+      listeners: listeners ?? [...driver.holds(TYPE_URL.listener).values()].map((r) => decodeEnvoy('envoy.config.listener.v3.Listener', r.body)),
+      routes: new Map(),
+      clusters: new Map(),
+      secrets: new Map(),
+      virtualHosts: new Map(),
+    };
+    for (const [, r] of driver.holds(TYPE_URL.route)) add(snapshot, TYPE_URL.route, decodeEnvoy('envoy.config.route.v3.RouteConfiguration', r.body));
+    // Keyed by resource name: the namespace is read from it (watch_map.cc), the route table keys by VirtualHost name.
+    for (const [name, r] of driver.holds(TYPE_URL.virtualHost)) snapshot.virtualHosts!.set(name, decodeEnvoy('envoy.config.route.v3.VirtualHost', r.body));
+    for (const [, r] of driver.holds(TYPE_URL.cluster)) add(snapshot, TYPE_URL.cluster, decodeEnvoy('envoy.config.cluster.v3.Cluster', r.body));
+    for (const [, r] of driver.holds(TYPE_URL.secret)) add(snapshot, TYPE_URL.secret, decodeEnvoy('envoy.extensions.transport_sockets.tls.v3.Secret', r.body));
+    return new EnvoyGateway(snapshot, opts);
+  }
+
+  /** The pushed route configuration, decoded (with `vhds`: merged with its VHDS virtual hosts, as Envoy routes). */
   get routes(): Obj {
     return this.routeConfig;
   }

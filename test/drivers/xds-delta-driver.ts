@@ -4,7 +4,7 @@ import type {
   DeltaDiscoveryRequest,
   DeltaDiscoveryResponse,
 } from '../../src/proto/gen/envoy/service/discovery/v3/discovery.js';
-import { TYPE_URL } from '../../src/xds/types.js';
+import { TYPE_URL, namespaceOf } from '../../src/xds/types.js';
 import { openAdsStream, streamStatus, Waiter } from './ads-client.js';
 import { dependentNames } from './envoy-dependencies.js';
 
@@ -29,13 +29,14 @@ export interface DeltaDriverOptions {
   reject?: (typeUrl: string, resources: ReadonlyArray<{ name: string; body: Buffer }>) => string | undefined;
 }
 
-const DEPENDENT: Record<string, string> = { [TYPE_URL.cluster]: TYPE_URL.endpoint, [TYPE_URL.listener]: TYPE_URL.route };
+const DEPENDENT: Record<string, string> = { [TYPE_URL.cluster]: TYPE_URL.endpoint, [TYPE_URL.listener]: TYPE_URL.route, [TYPE_URL.route]: TYPE_URL.virtualHost };
 
 /**
  * A test driver that speaks delta ADS the way Envoy does: node in the first request only; CDS wildcard first, EDS by
  * the names its EDS clusters need, LDS wildcard once clusters are warm, RDS by the names its listeners need; ACK with
  * the nonce, NACK with the nonce and error_detail code 13; on reconnect, initial_resource_versions per type with an
- * empty resource_names_subscribe for the wildcard types.
+ * empty resource_names_subscribe for the wildcard types. A route configuration with `vhds` starts a VirtualHost
+ * subscription to its name as a namespace, and takes every `<name>/...` VirtualHost pushed (see vhdsRouteConfiguration).
  */
 export class XdsDeltaDriver {
   readonly received: DeltaReceived[] = [];
@@ -75,12 +76,15 @@ export class XdsDeltaDriver {
       this.start(TYPE_URL.cluster, []);
       return;
     }
-    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route]) {
+    for (const typeUrl of [TYPE_URL.cluster, TYPE_URL.endpoint, TYPE_URL.listener, TYPE_URL.route, TYPE_URL.virtualHost]) {
       const names = this.subscribed.get(typeUrl);
       const wildcard = typeUrl === TYPE_URL.cluster || typeUrl === TYPE_URL.listener;
       if (!wildcard && (!names || names.size === 0)) continue;
       const initial: Record<string, string> = {};
-      for (const [name, r] of this.held.get(typeUrl) ?? []) initial[name] = r.version;
+      // Envoy keeps versions only of resources it requested by name or through a wildcard
+      // (delta_subscription_state.cc DeltaSubscriptionState::handleGoodResponse), not of the virtual hosts a VHDS
+      // namespace brought, so it declares none of those on reconnect.
+      if (typeUrl !== TYPE_URL.virtualHost) for (const [name, r] of this.held.get(typeUrl) ?? []) initial[name] = r.version;
       this.start(typeUrl, wildcard ? [] : [...(names ?? [])], initial);
     }
   }
@@ -207,7 +211,10 @@ export class XdsDeltaDriver {
         for (const n of add) have.add(n);
         for (const n of drop) {
           have.delete(n);
-          this.held.get(dependent)?.delete(n);
+          const held = this.held.get(dependent);
+          held?.delete(n);
+          // A VHDS namespace given up takes its virtual hosts with it.
+          if (dependent === TYPE_URL.virtualHost) for (const name of [...(held?.keys() ?? [])]) if (namespaceOf(name) === n) held?.delete(name);
         }
         this.started.add(dependent);
         this.send({

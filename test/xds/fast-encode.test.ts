@@ -149,9 +149,11 @@ describe('hand-written encoders (publish builds no JSON)', () => {
     const publisher = new PolicyPublisher(cache, defaults);
     const hosts = Array.from({ length: 20 }, (_, i) => `svc-${i}.example.com`);
     const version = (n: number, text: string) => ({ ...compileVersion(text), version: n });
-    expect(publisher.publish(version(1, policyOf(hosts)))).toMatchObject({ ok: true, resources: 43, encoded: 43 });
+    // 43 resources, plus the VHDS view's own 21 (its route configuration and a VirtualHost per host).
+    expect(publisher.publish(version(1, policyOf(hosts)))).toMatchObject({ ok: true, resources: 43, encoded: 64 });
     const added = publisher.publish(version(2, policyOf([...hosts, 'one-more.example.com'])));
-    expect(added).toMatchObject({ ok: true, encoded: 3 });
+    // Two clusters, the route configuration and the new host's VirtualHost.
+    expect(added).toMatchObject({ ok: true, encoded: 4 });
     const removed = publisher.publish(version(3, policyOf(hosts)));
     expect(removed).toMatchObject({ ok: true, encoded: 1 });
     const same = publisher.publish(version(4, policyOf(hosts)));

@@ -18,7 +18,7 @@ beforeAll(async () => {
   sotw = new XdsSotwDriver({ address: `127.0.0.1:${server.grpcPort}`, node: { ...NODE, id: 'gw-2' } });
   delta.connect();
   sotw.connect();
-  await delta.waitFor((d) => d.holds(TYPE_URL.route).has('egress_http'), 'delta initial sync');
+  await delta.waitFor((d) => d.holds(TYPE_URL.virtualHost).size === 2, 'delta initial sync (VHDS)');
   await sotw.waitFor((d) => d.holds(TYPE_URL.route).has('egress_http'), 'sotw initial sync');
 });
 afterAll(async () => {
@@ -38,10 +38,11 @@ describe('policy → xDS → Envoy', () => {
     const put = await server.admin('/v1/policy', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: policyWith(['api.one.example', 'api.two.example', 'api.three.example']) });
     expect(put.status).toBe(200);
     const { version } = await put.json();
-    await delta.waitFor((d) => d.holds(TYPE_URL.cluster).has('out_https|api.three.example|443') && d.received.some((r, i) => i >= from && r.typeUrl === TYPE_URL.route), 'delta update');
+    // An Envoy on delta takes its virtual hosts over VHDS: the new host is one VirtualHost, the route configuration is not resent.
+    await delta.waitFor((d) => d.holds(TYPE_URL.cluster).has('out_https|api.three.example|443') && d.holds(TYPE_URL.virtualHost).has('egress_http/api.three.example'), 'delta update');
     await sotw.waitFor((d) => d.holds(TYPE_URL.cluster).has('out_https|api.three.example|443'), 'sotw update');
     const sentNames = delta.received.slice(from).flatMap((r) => r.resources.map((x) => x.name));
-    expect(sentNames.sort()).toEqual(['egress_http', 'out_https|api.three.example|443', 'tunnel|api.three.example|443']);
+    expect(sentNames.sort()).toEqual(['egress_http/api.three.example', 'out_https|api.three.example|443', 'tunnel|api.three.example|443']);
     await delta.settle();
     const nodes = (await (await server.admin('/v1/xds/nodes')).json()) as { snapshot_version: string; nodes: Array<{ nodeId: string; kind: string; types: Array<{ typeUrl: string; lastAckedVersion?: string }> }> };
     expect(nodes.snapshot_version).toBe(String(version));

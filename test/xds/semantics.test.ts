@@ -452,3 +452,59 @@ describe('tollgate validate runs the semantic checker', () => {
     expect(out.join('\n')).toMatch(/valid \(1 rules/);
   });
 });
+
+describe('Envoy config semantics: VHDS (vhds.cc, watch_map.cc, route_config_update_receiver_impl.cc)', () => {
+  const vh = (json: Json): ResourceJson => ({ typeUrl: 'type.googleapis.com/envoy.config.route.v3.VirtualHost', typeName: 'envoy.config.route.v3.VirtualHost', name: json.name as string, json });
+  /** The base snapshot with its destination virtual hosts moved to VHDS, as Tollgate pushes to Envoys on delta. */
+  function vhdsSnapshot(s: Json): ResourceJson[] {
+    const [api, wild] = s.routes.virtual_hosts.splice(0, 2);
+    s.routes.vhds = { config_source: { ads: {}, resource_api_version: 'V3' } };
+    return [vh({ ...api, name: 'egress_http/api.example.com' }), vh({ ...wild, name: 'egress_http/*.example.org' })];
+  }
+
+  it('a route configuration with vhds and its virtual hosts in its namespace has no problems', () => {
+    const s = baseSnapshot();
+    expect(checkEnvoySemantics(resources(s, vhdsSnapshot(s)))).toEqual([]);
+  });
+
+  it('vhds over a SotW config source is refused with Envoy\'s message', () => {
+    const p = onlyProblem((s) => {
+      const extra = vhdsSnapshot(s);
+      s.routes.vhds.config_source = { api_config_source: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'tollgate' } }] } };
+      return extra;
+    });
+    expect(p).toMatchObject({ rule: 'vhds.delta-config-source', origin: 'envoy-rejects', path: 'vhds.config_source', source: { file: 'source/common/router/vhds.cc', fn: 'VhdsSubscription::createVhdsSubscription' } });
+  });
+
+  it('a VirtualHost outside the namespace of a vhds route configuration reaches no watch', () => {
+    const p = onlyProblem((s) => [...vhdsSnapshot(s), vh({ name: 'other_routes/x.example', domains: ['x.example'], routes: [] })]);
+    expect(p).toMatchObject({ rule: 'vhds.namespace', origin: 'envoy-runtime', resource: { type: 'VirtualHost', name: 'other_routes/x.example' } });
+  });
+
+  it('a VirtualHost whose name differs from its resource name could never be removed', () => {
+    const p = onlyProblem((s) => {
+      const extra = vhdsSnapshot(s);
+      extra.push({ ...vh({ name: 'api.example.net', domains: ['api.example.net'], routes: [] }), name: 'egress_http/api.example.net' });
+      return extra;
+    });
+    expect(p).toMatchObject({ rule: 'vhds.name-is-resource-name', path: 'name', source: { fn: 'RouteConfigUpdateReceiverImpl::removeVhosts' } });
+  });
+
+  it('a domain in a VHDS virtual host and an RDS one is a duplicate in the table Envoy builds from both', () => {
+    const p = onlyProblem((s) => {
+      const extra = vhdsSnapshot(s);
+      s.routes.virtual_hosts.unshift({ name: 'rds_api', domains: ['api.example.com'], routes: [{ match: { prefix: '/' }, direct_response: { status: 403 } }] });
+      return extra;
+    });
+    expect(p).toMatchObject({ rule: 'route.unique-domains', origin: 'envoy-rejects', resource: { type: 'VirtualHost', name: 'egress_http/api.example.com' }, path: 'domains[0]' });
+  });
+
+  it('a VHDS route naming a missing cluster is found in the VirtualHost', () => {
+    const p = onlyProblem((s) => {
+      const extra = vhdsSnapshot(s);
+      extra[0]!.json.routes[0].route.cluster = 'out_https|gone.example|443';
+      return extra;
+    });
+    expect(p).toMatchObject({ rule: 'route.cluster-exists', resource: { type: 'VirtualHost', name: 'egress_http/api.example.com' }, path: 'routes[0].route.cluster' });
+  });
+});

@@ -9,6 +9,7 @@ const TYPE_LABEL: Record<string, string> = {
   [TYPE_URL.cluster]: 'cluster',
   [TYPE_URL.endpoint]: 'cluster load assignment',
   [TYPE_URL.secret]: 'secret',
+  [TYPE_URL.virtualHost]: 'virtual host',
 };
 
 function label(typeUrl: string): string {
@@ -34,22 +35,37 @@ export class Snapshot {
     this.buildProblems = problems;
   }
 
+  /**
+   * The same snapshot as gateways that take virtual hosts over VHDS see it (Envoy on delta ADS): same version, the
+   * same resources except the route configurations and the VirtualHost resources, which `withVhds` replaced.
+   */
+  vhds: Snapshot | undefined;
+
   /** Groups resources by type URL and name; `version` is what clients see as version_info / system_version_info. */
   static from(version: string, resources: Iterable<Resource>): Snapshot {
     const byType = new Map<string, Map<string, Resource>>();
-    const problems: string[] = [];
-    for (const resource of resources) {
-      if (!resource.name) {
-        problems.push(`a ${label(resource.typeUrl)} has an empty name`);
-        continue;
-      }
-      let named = byType.get(resource.typeUrl);
-      if (!named) byType.set(resource.typeUrl, (named = new Map()));
-      if (named.has(resource.name)) problems.push(`two resources of type ${label(resource.typeUrl)} are named "${resource.name}"`);
-      named.set(resource.name, resource);
-    }
+    const problems = group(byType, resources);
     if (!version) problems.push('the snapshot version is empty');
     return new Snapshot(version, byType, problems);
+  }
+
+  /**
+   * Adds the VHDS view: every type of `replacing` (route configurations and virtual hosts) is taken from it, every
+   * other type is shared with this snapshot (the same Maps and Resource objects). Returns this snapshot.
+   */
+  withVhds(replacing: Iterable<Resource>): this {
+    const own = new Map<string, Map<string, Resource>>();
+    const problems = group(own, replacing);
+    const byType = new Map<string, Map<string, Resource>>();
+    for (const [typeUrl, named] of this.byType) if (!own.has(typeUrl)) byType.set(typeUrl, named as Map<string, Resource>);
+    for (const [typeUrl, named] of own) byType.set(typeUrl, named);
+    this.vhds = new Snapshot(this.version, byType, problems);
+    return this;
+  }
+
+  /** What a stream serves from: the VHDS view when the stream takes VHDS and the snapshot has one. */
+  viewFor(vhds: boolean): Snapshot {
+    return vhds ? (this.vhds ?? this) : this;
   }
 
   /** Resources of one type by name (empty when the snapshot has none). */
@@ -107,6 +123,7 @@ export class Snapshot {
    */
   consistent(): string[] {
     const reasons = [...this.buildProblems];
+    if (this.vhds) for (const reason of this.vhds.consistent()) reasons.push(`in the VHDS view: ${reason}`);
     const check = (from: Resource, targetType: string, names: readonly string[] | undefined): void => {
       if (!names) return;
       const present = this.resources(targetType);
@@ -128,6 +145,22 @@ export class Snapshot {
     }
     return reasons;
   }
+}
+
+/** Adds resources to a by-type map; returns the problems (empty or duplicate names). */
+function group(byType: Map<string, Map<string, Resource>>, resources: Iterable<Resource>): string[] {
+  const problems: string[] = [];
+  for (const resource of resources) {
+    if (!resource.name) {
+      problems.push(`a ${label(resource.typeUrl)} has an empty name`);
+      continue;
+    }
+    let named = byType.get(resource.typeUrl);
+    if (!named) byType.set(resource.typeUrl, (named = new Map()));
+    if (named.has(resource.name)) problems.push(`two resources of type ${label(resource.typeUrl)} are named "${resource.name}"`);
+    named.set(resource.name, resource);
+  }
+  return problems;
 }
 
 /** A digest of names and versions; order-independent because Maps keep insertion order but callers may not. */

@@ -5,6 +5,7 @@ import { TOLLGATE_CLIENT_CERT_SECRET, TOLLGATE_SERVER_CA_SECRET, dfpPlainCluster
 import { downstreamSecrets, egressListener, type ListenerNeeds } from './listener.js';
 import { DFP_PLAIN_CLUSTER, DFP_TLS_CLUSTER, DOWNSTREAM_CA_SECRET, DOWNSTREAM_CERT_SECRET, EGRESS_ROUTES, TOLLGATE_CLUSTER } from './names.js';
 import type { XdsOptions } from './options.js';
+import { vhdsPlans } from './vhds.js';
 import { collectDestinations, encodeRouteConfiguration, httpClusterFor, tunnelClusterFor, routeConfigurationJson, routePlan, type PartCache, type RoutePlan } from './routes.js';
 
 type Json = Record<string, unknown>;
@@ -36,7 +37,16 @@ export interface ResourcePlan {
   json(): Json;
   /** `parts` caches pieces of large resources across snapshots (the route configuration's virtual hosts). */
   encode(parts?: PartCache): Buffer;
+  /**
+   * Which gateways get it when the plans were made with VHDS: 'sotw' (the whole route configuration, for SotW and
+   * non-Envoy clients), 'vhds' (the VHDS route configuration and virtual hosts, for Envoys on delta ADS); undefined:
+   * every gateway.
+   */
+  audience?: 'sotw' | 'vhds';
 }
+
+/** Which set of resources a gateway gets: the whole route configuration (SotW), or VHDS (Envoy on delta ADS). */
+export type ResourceVariant = 'sotw' | 'vhds';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const ROUTE_CONFIGURATION = 'envoy.config.route.v3.RouteConfiguration';
@@ -44,15 +54,16 @@ const LISTENER = 'envoy.config.listener.v3.Listener';
 const SECRET = 'envoy.extensions.transport_sockets.tls.v3.Secret';
 
 /** Policy → the listeners, routes and clusters of an egress gateway. Pure; encoding happens elsewhere. */
-export function buildResources(policy: CompiledPolicy, opts: XdsOptions): ResourceJson[] {
-  return planResources(policy, opts).map((p) => ({ typeUrl: p.typeUrl, typeName: p.typeName, name: p.name, json: p.json(), ...(p.refs ? { refs: p.refs } : {}) }));
+export function buildResources(policy: CompiledPolicy, opts: XdsOptions, variant: ResourceVariant = 'sotw'): ResourceJson[] {
+  const plans = planResources(policy, opts, variant === 'vhds').filter((p) => p.audience === undefined || p.audience === variant);
+  return plans.map((p) => ({ typeUrl: p.typeUrl, typeName: p.typeName, name: p.name, json: p.json(), ...(p.refs ? { refs: p.refs } : {}) }));
 }
 
 /**
  * What buildResources builds, in the same order, as plans. The few resources that depend on the options (Tollgate's
  * cluster, the dynamic forward proxy clusters, the listener) are encoded from their JSON with the strict check.
  */
-export function planResources(policy: CompiledPolicy, opts: XdsOptions): ResourcePlan[] {
+export function planResources(policy: CompiledPolicy, opts: XdsOptions, withVhds = false): ResourcePlan[] {
   const destinations = collectDestinations(policy);
   const reportCatchAll = policy.defaultMode === 'report' || [...policy.identityModes.values()].includes('report');
   const routes = routePlan(destinations, { reportCatchAll });
@@ -80,10 +91,13 @@ export function planResources(policy: CompiledPolicy, opts: XdsOptions): Resourc
     json: () => json,
     encode: () => encodeMessage(SECRET, json),
   }));
+  const routeConfiguration = new RouteConfigurationPlan(routes);
+  if (withVhds) routeConfiguration.audience = 'sotw';
   return [
     ...secrets,
     ...clusters,
-    new RouteConfigurationPlan(routes),
+    routeConfiguration,
+    ...(withVhds ? vhdsPlans(routes) : []),
     {
       typeUrl: TYPE_URL.listener,
       typeName: LISTENER,
@@ -153,6 +167,7 @@ class RouteConfigurationPlan implements ResourcePlan {
   readonly name = EGRESS_ROUTES;
   readonly memoKey = undefined;
   readonly refs: { clusters: string[] };
+  audience: 'sotw' | undefined;
 
   constructor(private readonly routes: RoutePlan) {
     this.refs = { clusters: routes.clusters };

@@ -182,24 +182,30 @@ export interface VirtualHostPlan {
   encode(cached: EncodedPart | undefined): EncodedPart;
 }
 
+/** The virtual host of one destination host, named `name`: `host` and `host:port` per allowed port, its routes. */
+export function destinationVirtualHostJson(host: string, dests: readonly Destination[], name: string): Json {
+  const domainHost = hostForDomain(host);
+  return { name, domains: [domainHost, ...dests.map((d) => `${domainHost}:${d.port}`)], routes: routeSpecs(dests).map(routeJson) };
+}
+
+/** Every cluster the routes of one destination host name, in route order (repeats possible). */
+export function destinationClusters(dests: readonly Destination[]): string[] {
+  return routeSpecs(dests).map((r) => r.cluster);
+}
+
 // A class rather than an object literal with closures: a publish makes one per destination host.
-class DestinationVirtualHost implements VirtualHostPlan {
+export class DestinationVirtualHost implements VirtualHostPlan {
   constructor(
-    private readonly host: string,
-    private readonly dests: readonly Destination[],
+    readonly host: string,
+    readonly dests: readonly Destination[],
   ) {}
 
   get key(): string {
     return this.host;
   }
 
-  private domains(): string[] {
-    const domainHost = hostForDomain(this.host);
-    return [domainHost, ...this.dests.map((d) => `${domainHost}:${d.port}`)];
-  }
-
   json(): Json {
-    return { name: `dest|${this.host}`, domains: this.domains(), routes: routeSpecs(this.dests).map(routeJson) };
+    return destinationVirtualHostJson(this.host, this.dests, `dest|${this.host}`);
   }
 
   encode(cached: EncodedPart | undefined): EncodedPart {
@@ -209,7 +215,7 @@ class DestinationVirtualHost implements VirtualHostPlan {
   }
 }
 
-function sameDestinations(a: readonly Destination[], b: readonly Destination[]): boolean {
+export function sameDestinations(a: readonly Destination[], b: readonly Destination[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
@@ -264,7 +270,7 @@ export function catchAllVirtualHostJson(anyPort: readonly AnyPortDestination[], 
   return { name, domains: ['*'], routes: [...anyPortRoutes(anyPort), ...(report ? REPORT_FORWARD_ROUTES : DEFAULT_DENY_ROUTES)] };
 }
 
-class CatchAllVirtualHost implements VirtualHostPlan {
+export class CatchAllVirtualHost implements VirtualHostPlan {
   private static readonly encoded = new Map<string, EncodedPart>();
   private readonly vh: Json;
   readonly key: string;
@@ -498,12 +504,20 @@ function writeDomain(w: ProtoWriter, ipv6: boolean): void {
 
 /** The `virtual_hosts` field for one destination host: what encoding DestinationVirtualHost#json() gives. */
 function encodeVirtualHostField(host: string, dests: readonly Destination[]): Buffer {
+  return encodeDestinationVirtualHost(host, dests, DEST_PREFIX, true);
+}
+
+/**
+ * One destination host's virtual host named `namePrefix` + host: as the `virtual_hosts` field of a RouteConfiguration
+ * (`asField`), or as a VirtualHost message of its own (a VHDS resource). What encoding destinationVirtualHostJson gives.
+ */
+export function encodeDestinationVirtualHost(host: string, dests: readonly Destination[], namePrefix: Buffer, asField: boolean): Buffer {
   hostBytes.set(host);
   const ipv6 = host.includes(':');
   const w = writer.reset();
-  const vh = w.begin(2); // RouteConfiguration.virtual_hosts[]
-  const name = w.begin(1); // VirtualHost.name: `dest|${host}`
-  w.raw(DEST_PREFIX).utf8(hostBytes);
+  const vh = asField ? w.begin(2) : -1; // RouteConfiguration.virtual_hosts[]
+  const name = w.begin(1); // VirtualHost.name: prefix + host
+  w.raw(namePrefix).utf8(hostBytes);
   w.end(name);
   const bare = w.begin(2); // domains[]: hostForDomain(host)
   writeDomain(w, ipv6);
@@ -515,6 +529,6 @@ function encodeVirtualHostField(host: string, dests: readonly Destination[]): Bu
     w.end(domain);
   }
   forEachRoute(dests, (d, connect, bare) => writeRoute(w, d, connect, bare)); // routes[]
-  w.end(vh);
+  if (asField) w.end(vh);
   return w.finish();
 }

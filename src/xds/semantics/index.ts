@@ -2,7 +2,8 @@ import type { Problem } from '../../policy/problems.js';
 import type { ResourceJson } from '../resources/build.js';
 import { checkCluster, DnsCaches } from './clusters.js';
 import { checkListener } from './listener.js';
-import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, shortType, type EnvoySource, type SemanticProblem, type SnapshotIndex } from './problem.js';
+import { checkVhdsRouteConfiguration, checkVirtualHostResource } from './vhds.js';
+import { CLUSTER_TYPE, LISTENER_TYPE, ROUTE_TYPE, SECRET_TYPE, VIRTUAL_HOST_TYPE, shortType, type EnvoySource, type SemanticProblem, type SnapshotIndex } from './problem.js';
 import { checkRouteConfiguration } from './routes.js';
 
 export type { SemanticOrigin, SemanticProblem, EnvoySource } from './problem.js';
@@ -19,8 +20,8 @@ const DUPLICATE: Record<string, { message: (name: string) => string; source: Env
  * creates them, so a shared DNS cache is reported where Envoy would reject it.
  */
 export function checkEnvoySemantics(resources: readonly ResourceJson[]): SemanticProblem[] {
-  const index: SnapshotIndex = { clusters: new Map(), routes: new Map(), secrets: new Map(), listeners: new Map() };
-  const byType: Record<string, Map<string, unknown>> = { [CLUSTER_TYPE]: index.clusters, [ROUTE_TYPE]: index.routes, [SECRET_TYPE]: index.secrets, [LISTENER_TYPE]: index.listeners };
+  const index: SnapshotIndex = { clusters: new Map(), routes: new Map(), secrets: new Map(), listeners: new Map(), virtualHosts: new Map() };
+  const byType: Record<string, Map<string, unknown>> = { [CLUSTER_TYPE]: index.clusters, [ROUTE_TYPE]: index.routes, [SECRET_TYPE]: index.secrets, [LISTENER_TYPE]: index.listeners, [VIRTUAL_HOST_TYPE]: index.virtualHosts };
   const problems: SemanticProblem[] = [];
   const firsts = new Set<ResourceJson>();
   for (const res of resources) {
@@ -47,7 +48,8 @@ export function checkEnvoySemantics(resources: readonly ResourceJson[]): Semanti
   for (const res of ordered) {
     const at = `${shortType(res)}[${res.name}]`;
     if (res.typeName === CLUSTER_TYPE) problems.push(...checkCluster(res.name, res.json, at, index, caches));
-    else if (res.typeName === ROUTE_TYPE) problems.push(...checkRouteConfiguration(res.name, res.json, index));
+    else if (res.typeName === ROUTE_TYPE) problems.push(...(res.json.vhds ? checkVhdsRouteConfiguration(res.name, res.json, index) : checkRouteConfiguration(res.name, res.json, index)));
+    else if (res.typeName === VIRTUAL_HOST_TYPE) problems.push(...checkVirtualHostResource(res.name, res.json, index));
     else if (res.typeName === LISTENER_TYPE) problems.push(...checkListener(res.name, res.json, at, index, caches));
   }
   return problems;
@@ -55,7 +57,7 @@ export function checkEnvoySemantics(resources: readonly ResourceJson[]): Semanti
 
 /** Make-before-break order: what Envoy creates first (CDS, then LDS, then RDS). */
 function rank(res: ResourceJson): number {
-  return res.typeName === CLUSTER_TYPE ? 0 : res.typeName === LISTENER_TYPE ? 1 : 2;
+  return res.typeName === CLUSTER_TYPE ? 0 : res.typeName === LISTENER_TYPE ? 1 : res.typeName === ROUTE_TYPE ? 2 : 3;
 }
 
 const ORIGIN_LABEL: Record<SemanticProblem['origin'], string> = {

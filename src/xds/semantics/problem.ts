@@ -38,6 +38,8 @@ export interface SnapshotIndex {
   routes: Map<string, Json>;
   secrets: Map<string, Json>;
   listeners: Map<string, Json>;
+  /** VHDS VirtualHost resources by resource name. */
+  virtualHosts: Map<string, Json>;
 }
 
 const SHORT_TYPES: Record<string, string> = {
@@ -46,6 +48,7 @@ const SHORT_TYPES: Record<string, string> = {
   'envoy.config.listener.v3.Listener': 'Listener',
   'envoy.extensions.transport_sockets.tls.v3.Secret': 'Secret',
   'envoy.config.endpoint.v3.ClusterLoadAssignment': 'ClusterLoadAssignment',
+  'envoy.config.route.v3.VirtualHost': 'VirtualHost',
 };
 
 /** `Cluster` for `envoy.config.cluster.v3.Cluster`; unknown types keep their full name. */
@@ -95,6 +98,7 @@ export const CLUSTER_TYPE = 'envoy.config.cluster.v3.Cluster';
 export const ROUTE_TYPE = 'envoy.config.route.v3.RouteConfiguration';
 export const LISTENER_TYPE = 'envoy.config.listener.v3.Listener';
 export const SECRET_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Secret';
+export const VIRTUAL_HOST_TYPE = 'envoy.config.route.v3.VirtualHost';
 
 export const DFP_CLUSTER_TYPE = 'envoy.clusters.dynamic_forward_proxy';
 

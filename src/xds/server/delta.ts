@@ -1,7 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { DeltaDiscoveryRequest } from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
 import type { Snapshot } from '../cache/snapshot.js';
-import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
+import type { Node } from '../../proto/gen/envoy/config/core/v3/base.js';
+import { LEGACY_WILDCARD_TYPES, NAMESPACED_TYPES, TYPE_URL, namespaceOf, type Resource } from '../types.js';
 import { deltaResponseBytes } from './encode.js';
 import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
 
@@ -37,6 +38,15 @@ function isWildcard(state: DeltaTypeState): boolean {
 
 /** Incremental xDS over ADS: responses carry only what changed, removals by name, and a per-resource version. */
 class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeState, DeltaPlan> {
+  /**
+   * Envoy on delta ADS takes the route table over VHDS (resources/vhds.ts): VHDS works only on delta
+   * (vhds.cc VhdsSubscription::createVhdsSubscription). Other delta clients (no VHDS support known) get the whole
+   * route configuration, as SotW clients do.
+   */
+  protected override takesVhds(node: Node): boolean {
+    return node.user_agent_name === 'envoy';
+  }
+
   protected handle(req: DeltaDiscoveryRequest, typeUrl: string): void {
     let state = this.states.get(typeUrl);
     const first = !state;
@@ -92,6 +102,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeStat
       // A reconnecting client that declared this name at a version does not need it again.
       if (!(name in initial)) state.mustAnswer.add(name);
     }
+    const namespaced = NAMESPACED_TYPES.has(typeUrl);
     for (const name of req.resource_names_unsubscribe ?? []) {
       if (name === '*') {
         state.explicitWildcard = false;
@@ -100,9 +111,56 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeStat
       }
       state.names.delete(name);
       state.mustAnswer.delete(name);
-      if (!isWildcard(state)) state.known.delete(name);
+      if (namespaced) {
+        for (const held of state.known.keys()) if (namespaceOf(held) === name) state.known.delete(held);
+      } else if (!isWildcard(state)) state.known.delete(name);
     }
-    if (!isWildcard(state)) state.syncedTo = undefined;
+    // A namespace subscription keeps its sync point across ACKs (it only moves when the names do).
+    if (namespaced ? subscribe.length > 0 || (req.resource_names_unsubscribe ?? []).length > 0 : !isWildcard(state)) state.syncedTo = undefined;
+  }
+
+  /**
+   * VHDS: the subscribed names are namespaces (the route configuration's name); every resource named
+   * `<namespace>/...` is sent without being asked for by name, changes by diff against the last snapshot sent
+   * (watch_map.cc WatchMap::watchesInterestedIn). A namespace with nothing in it is answered with its own name in
+   * removed_resources: Envoy's VHDS init target waits for an update naming something in the namespace
+   * (vhds.cc VhdsSubscription::onConfigUpdate), and an empty response would reach no watch.
+   */
+  private planNamespaced(state: DeltaTypeState, snapshot: Snapshot): DeltaPlan | undefined {
+    const all = snapshot.resources(state.typeUrl);
+    const resources: Resource[] = [];
+    const removed: string[] = [];
+    const inScope = (name: string): boolean => state.names.has(namespaceOf(name));
+    const consider = (name: string): void => {
+      const r = all.get(name);
+      if (r && inScope(name)) {
+        if (state.mustAnswer.has(name) || state.known.get(name) !== r.version) resources.push(r);
+      } else if (state.known.has(name)) removed.push(name);
+    };
+    if (state.syncedTo && state.mustAnswer.size === 0) {
+      if (state.syncedTo === snapshot) return undefined;
+      for (const name of snapshot.changedSince(state.typeUrl, state.syncedTo)) consider(name);
+    } else {
+      for (const name of all.keys()) if (inScope(name)) consider(name);
+      for (const name of state.known.keys()) if (!all.has(name) || !inScope(name)) consider(name);
+      for (const ns of state.names) {
+        if (!state.mustAnswer.has(ns)) continue;
+        let empty = true;
+        for (const name of all.keys()) {
+          if (namespaceOf(name) === ns) {
+            empty = false;
+            break;
+          }
+        }
+        if (empty) removed.push(ns);
+      }
+    }
+    if (resources.length === 0 && removed.length === 0) {
+      state.syncedTo = snapshot;
+      state.mustAnswer.clear();
+      return undefined;
+    }
+    return { resources, removed, complete: true };
   }
 
   protected plan(state: DeltaTypeState, snapshot: Snapshot, pass: PushPass): DeltaPlan | undefined {
@@ -114,6 +172,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeStat
       }
       state.rejected = undefined;
     }
+    if (NAMESPACED_TYPES.has(state.typeUrl)) return pass === 'make' ? this.planNamespaced(state, snapshot) : undefined;
     // Dropping clusters and load assignments waits for the break pass; answers about missing names do not.
     const dropStale = pass === 'break' || (state.typeUrl !== TYPE_URL.cluster && state.typeUrl !== TYPE_URL.endpoint);
     const resources: Resource[] = [];
@@ -164,6 +223,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, Buffer, DeltaTypeStat
       state.mustAnswer.delete(name);
     }
     if (plan.complete) state.syncedTo = snapshot;
+    if (NAMESPACED_TYPES.has(state.typeUrl)) state.mustAnswer.clear();
     state.responded = true;
     state.inflightVersion = snapshot.version;
     state.inflightResources = plan.resources.map((r) => [r.name, r.version] as const);

@@ -122,6 +122,11 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     call.on('close', () => this.close());
   }
 
+  /** Whether this stream is served the snapshot's VHDS view (resources/vhds.ts); SotW never is. */
+  protected takesVhds(_node: Node): boolean {
+    return false;
+  }
+
   protected abstract handle(req: Req, typeUrl: string): void;
   protected abstract plan(state: State, snapshot: Snapshot, pass: PushPass): Plan | undefined;
   protected abstract send(state: State, snapshot: Snapshot, plan: Plan, nonce: string): void;
@@ -152,10 +157,11 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     }
     const group = this.deps.cache.groupOf(node);
     this.status = this.deps.status.connect(this.kind, node, group, this.call.getPeer());
-    this.snapshot = this.deps.cache.getSnapshot(group);
+    const vhds = this.takesVhds(node);
+    this.snapshot = this.deps.cache.getSnapshot(group)?.viewFor(vhds);
     this.status.snapshotVersion = this.snapshot?.version;
     this.unwatch = this.deps.cache.watch(group, (snapshot) => {
-      this.snapshot = snapshot;
+      this.snapshot = snapshot.viewFor(vhds);
       if (this.status) this.status.snapshotVersion = snapshot.version;
       if (this.deps.pushes) this.deps.pushes.add(this);
       else this.push();
