@@ -52,11 +52,6 @@ export function replacementFor(type: DetectorId, action: ScrubAction, value: str
   }
 }
 
-/** `replacementFor` a finding, reading its fingerprint only when the action shows it (`hash`). */
-export function replacementOf(f: Finding, value: string): string | undefined {
-  return replacementFor(f.type, f.action, value, f.action === 'hash' ? f.fingerprint : '');
-}
-
 /**
  * Rewrites `text` with each finding's replacement. Findings must not overlap and must be sorted by start.
  * `escape` adapts the replacement to where it lands (JSON string, URL component).
@@ -65,7 +60,7 @@ export function applyFindings(text: string, findings: readonly Finding[], escape
   let out = '';
   let pos = 0;
   for (const f of findings) {
-    const rep = replacementOf(f, text.slice(f.start, f.end));
+    const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
     if (rep === undefined) continue;
     out += text.slice(pos, f.start) + (escape ? escape(rep, f) : rep);
     pos = f.end;

@@ -1,4 +1,4 @@
-import { replacementOf } from './actions.js';
+import { replacementFor } from './actions.js';
 import type { BodyMode } from './scanners/body.js';
 import type { Finding } from './types.js';
 
@@ -172,7 +172,7 @@ export function applyDecoded(raw: string, view: DecodedView, findings: readonly 
   let pos = 0;
   let changed = false;
   for (const f of findings) {
-    const rep = replacementOf(f, view.text.slice(f.start, f.end));
+    const rep = replacementFor(f.type, f.action, view.text.slice(f.start, f.end), f.fingerprint);
     if (rep === undefined) continue;
     const start = rawAt(view, f.start);
     out += raw.slice(pos, start) + (escape ? escape(rep, f, start) : rep);

@@ -2,7 +2,6 @@ import type { CountryCode } from 'libphonenumber-js/max';
 import { DEFAULT_ACTIONS, DETECTOR_IDS, resolveActions, type ActionMap, type DetectorId, type ScrubActions } from './config.js';
 import { buildDetectors, type Detector } from './detectors/index.js';
 import { DEFAULT_PHONE_REGIONS } from './detectors/phone.js';
-import { lazyFinding } from './finding.js';
 import { createFingerprinter, type Fingerprinter } from './fingerprint.js';
 import { Prefilter } from './prefilter.js';
 import type { Finding, FindingLocation, Match, ScanContext } from './types.js';
@@ -100,8 +99,14 @@ export class DetectorSet {
   toFindings(text: string, matches: readonly Match[], opts: ScanOptions = {}, offset = 0): Finding[] {
     const actions = opts.actions ?? this.actions;
     const location = opts.location ?? TEXT_LOCATION;
-    const fp = this.fingerprint;
-    return matches.map((m) => lazyFinding(m.type, m.start + offset, m.end + offset, location, actions[m.type], () => fp(m.type, m.normalized ?? text.slice(m.start, m.end))));
+    return matches.map((m) => ({
+      type: m.type,
+      start: m.start + offset,
+      end: m.end + offset,
+      location,
+      action: actions[m.type],
+      fingerprint: this.fingerprint(m.type, m.normalized ?? text.slice(m.start, m.end)),
+    }));
   }
 
   /** Drop disabled and allowlisted matches, then keep the higher-priority (then longer) of overlapping ones. */

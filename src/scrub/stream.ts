@@ -1,7 +1,6 @@
 import { applyDecoded, applyDecodedJson, decodedView, encodeFormComponent, JsonStringState, rawAt } from './decode.js';
 import type { DetectorSet, ScanOptions } from './engine.js';
 import { bodyModeFor, type BodyMode } from './scanners/body.js';
-import { movedFinding } from './finding.js';
 import type { Finding } from './types.js';
 
 export interface StreamStep {
@@ -69,7 +68,7 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
     for (const f of all) {
       if (f.start < shift) continue;
       if (f.start - shift >= limit) break;
-      local.push(movedFinding(f, f.start - shift, f.end - shift));
+      local.push({ ...f, start: f.start - shift, end: f.end - shift });
       if (f.end - shift > boundary) boundary = f.end - shift;
     }
     let rawBoundary = final ? pending.length : rawAt(view, boundary);
@@ -86,7 +85,7 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
     } else output = applyDecoded(emitted, view, local);
     const findings: Finding[] = [];
     for (const f of local) {
-      findings.push(movedFinding(f, base + rawAt(view, f.start), base + rawAt(view, f.end)));
+      findings.push({ ...f, start: base + rawAt(view, f.start), end: base + rawAt(view, f.end) });
       if (f.action === 'block') blocked = true;
     }
     const emittedUnits = view.map === undefined ? rawBoundary : unitsBefore(view.map, rawBoundary);

@@ -4,7 +4,6 @@ import type { DetectorId } from '../config.js';
 import { basicCredentialsValid } from '../detectors/tokens/basic-auth.js';
 import { opaqueCredential } from '../detectors/tokens/bearer.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
-import { movedFinding } from '../finding.js';
 import type { Finding, FindingLocation, Match } from '../types.js';
 import { storedName } from './json-path.js';
 
@@ -54,7 +53,7 @@ export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], 
     const view: DecodedView = AUTHORIZATION.has(name) || !PERCENT_ESCAPE.test(h.value) ? { text: h.value } : decodePercent(h.value, 0, h.value.length, false);
     const matches = headerMatches(set, name, view.text);
     const local = set.toFindings(view.text, matches, { ...opts, location });
-    for (const f of local) findings.push(view.map === undefined ? f : movedFinding(f, rawAt(view, f.start), rawAt(view, f.end)));
+    for (const f of local) findings.push(view.map === undefined ? f : { ...f, start: rawAt(view, f.start), end: rawAt(view, f.end) });
     if (mutates(local)) {
       const entry = { name: h.name, value: applyDecoded(h.value, view, local) };
       out.push(entry);

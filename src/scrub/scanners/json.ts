@@ -1,5 +1,4 @@
-import { applyFindings, blocks, mutates, replacementOf } from '../actions.js';
-import { movedFinding } from '../finding.js';
+import { applyFindings, blocks, mutates, replacementFor } from '../actions.js';
 import { decodeJsonEscapes, escapeJsonString, rawAt } from '../decode.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
 import type { Finding, Match } from '../types.js';
@@ -79,12 +78,12 @@ export function scrubJson(set: DetectorSet, raw: string, opts: ScanOptions = {})
     const scanOpts: ScanOptions = { ...opts, location: { kind: 'json', path: s.where } };
     const localFindings = set.toFindings(text, local, scanOpts);
     const toRaw = (k: number): number => (decoded ? decoded.map[k]! : base + k);
-    for (const f of localFindings) findings.push(movedFinding(f, toRaw(f.start), toRaw(f.end)));
+    for (const f of localFindings) findings.push({ ...f, start: toRaw(f.start), end: toRaw(f.end) });
     if (!mutates(localFindings)) continue;
     if (isString) {
       // Only the value's own raw range is rewritten: the string's other escapes stay as sent.
       for (const f of localFindings) {
-        const rep = replacementOf(f, text.slice(f.start, f.end));
+        const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
         if (rep === undefined) continue;
         out += raw.slice(pos, toRaw(f.start)) + escapeJsonString(rep);
         pos = toRaw(f.end);

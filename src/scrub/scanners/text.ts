@@ -1,7 +1,6 @@
 import { applyFindings, blocks, mutates } from '../actions.js';
 import { applyDecoded, applyDecodedJson, decodedView, encodeFormComponent, JsonStringState, rawAt } from '../decode.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
-import { movedFinding } from '../finding.js';
 import type { Finding } from '../types.js';
 import type { ScrubResult } from './result.js';
 
@@ -22,7 +21,7 @@ export function scrubDecodedText(set: DetectorSet, raw: string, mode: 'json' | '
   if (local.length === 0) return { output: raw, findings: local, changed: false, blocked: false };
   const output = mode === 'json' ? applyDecodedJson(raw, view, local, new JsonStringState()) : applyDecoded(raw, view, local, encodeFormComponent);
   const findings: Finding[] = [];
-  for (const f of local) findings.push(movedFinding(f, rawAt(view, f.start), rawAt(view, f.end)));
+  for (const f of local) findings.push({ ...f, start: rawAt(view, f.start), end: rawAt(view, f.end) });
   const changed = mutates(findings);
   return { output, findings, changed, blocked: blocks(findings) };
 }

@@ -1,5 +1,4 @@
-import { blocks, mutates, replacementOf } from '../actions.js';
-import { movedFinding } from '../finding.js';
+import { blocks, mutates, replacementFor } from '../actions.js';
 import { decodePercent, encodeFormComponent, rawAt } from '../decode.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
 import type { Finding, FindingLocation } from '../types.js';
@@ -42,8 +41,8 @@ export function scrubUrlEncoded(set: DetectorSet, raw: string, kind: 'form' | 'q
       if (text.length === 0) continue;
       const local = set.scanText(text, { ...opts, ...(p === 1 ? { context: { key: name } } : {}), location });
       for (const f of local) {
-        findings.push(movedFinding(f, at(f.start), at(f.end)));
-        const rep = replacementOf(f, text.slice(f.start, f.end));
+        findings.push({ ...f, start: at(f.start), end: at(f.end) });
+        const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
         if (rep === undefined) continue;
         // Only the value's raw range is rewritten; the rest of the field stays encoded as sent.
         out += raw.slice(pos, at(f.start)) + encodeFormComponent(rep);
@@ -67,6 +66,6 @@ export function scrubQuery(set: DetectorSet, path: string, opts: ScanOptions = {
   return {
     ...r,
     output: r.changed ? path.slice(0, shift) + r.output + path.slice(end) : path,
-    findings: r.findings.map((f) => movedFinding(f, f.start + shift, f.end + shift)),
+    findings: r.findings.map((f) => ({ ...f, start: f.start + shift, end: f.end + shift })),
   };
 }
