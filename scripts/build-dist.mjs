@@ -10,7 +10,7 @@
 // dist/ is swapped in whole: a `tollgate` started mid-build runs the old dist/ or, in the instant between
 // the renames, src/ through tsx (bin/tollgate.js), never half a tree.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -29,7 +29,7 @@ const started = new Date();
 const { build } = await import('esbuild');
 const files = readdirSync(src, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
 const entryPoints = files.filter((e) => e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')).map((e) => join(e.parentPath, e.name));
-// The rest (worker entries in plain .mjs, any data file) is copied as is, so import.meta.url-relative paths hold.
+// The rest (worker entries in plain .mjs, any data file) goes to the same place, so import.meta.url-relative paths hold.
 const assets = files.filter((e) => !e.name.endsWith('.ts')).map((e) => join(e.parentPath, e.name));
 
 const BUNDLE_EXTERNAL = ['pino', 'pino-*', 'thread-stream', 'sonic-boom', '@grpc/*', 'protobufjs', 'fastify', '@fastify/*', 'ioredis', 'prom-client', 'tsx', 'esbuild'];
@@ -83,7 +83,11 @@ try {
   for (const file of assets) {
     const to = join(tmp, file.slice(src.length));
     mkdirSync(dirname(to), { recursive: true });
-    copyFileSync(file, to);
+    // A worker entry X.mjs beside X.ts registers tsx and imports X.ts (Node runs no .ts in a worker by itself);
+    // in dist/ it just loads the compiled X.js.
+    const ts = file.replace(/\.mjs$/, '.ts');
+    if (file.endsWith('.mjs') && existsSync(ts)) writeFileSync(to, `// Compiled worker entry (scripts/build-dist.mjs): ${relative(src, file)} without tsx.\nimport './${basename(ts, '.ts')}.js';\n`);
+    else copyFileSync(file, to);
   }
   // Stamped with the start time: a source saved while the build ran counts as newer, so dist/ is not trusted.
   writeFileSync(join(tmp, STAMP), `${started.toISOString()}\n`);
