@@ -3,7 +3,7 @@
  * against a no-op Check server on the same gRPC stack (the floor), driven by h2load with a
  * pre-serialized CheckRequest built exactly as Envoy builds it.
  *
- *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N]
+ *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N]
  *
  * Per server: start it in its own process (pinned to CPU 0; h2load runs single-threaded on CPU 1),
  * check one real call is an allow, run a fixed-count verification pass (every response 200 and exactly
@@ -14,7 +14,7 @@
  * run under `node --cpu-prof` shows where the time goes (steady state only).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,7 +28,9 @@ import { EnvoyExtAuthzDriver, type GatewayRequest } from '../../test/drivers/env
 import { generatePolicy, TARGET } from './policy-gen.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TARGET_RATIO = 0.7;
+/** Issue 12: peak with visibility on >= 0.85x the floor's, CPU per request <= 1.25x the floor's. */
+const TARGET_RATIO = 0.85;
+const TARGET_CPU_RATIO = 1.25;
 const TARGET_P99_MS = 2;
 
 const { values: flags } = parseArgs({
@@ -38,11 +40,12 @@ const { values: flags } = parseArgs({
     'no-profile': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     rules: { type: 'string', default: '10000' },
+    rounds: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N]');
+  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N]');
   process.exit(0);
 }
 requireH2load();
@@ -56,8 +59,11 @@ const PLAN = {
   peak: { clients: 16, streams: 16, durationS: quick ? 4 : 10, warmUpS: quick ? 1 : 2 },
   latency: { clients: 10, streams: 64, durationS: quick ? 4 : 10, warmUpS: 1 },
   profileS: quick ? 4 : 8,
+  /** Peak runs per server, floor and Tollgate taking turns (the first of each pair alternates). */
+  rounds: Number(flags.rounds ?? (quick ? 3 : 6)),
 };
 
+const LOAD_AT_START = loadavg().map((x) => round(x, 2));
 const children: Child[] = [];
 stopOnExit(() => children);
 const work = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
@@ -79,7 +85,6 @@ interface ServerRun {
   decision: { allowed: boolean; grpcStatus: number; headers: Record<string, string> };
   responseBytes: number;
   verify: { command: string; requests: number; dataBytes: number };
-  peak: Measured;
   rssKiBAfterPeak: number | undefined;
   latency: LatencyRun | undefined;
   ownHalfLatency?: LatencyRun;
@@ -116,7 +121,48 @@ interface CpuShare {
   stealPct: number;
 }
 
-type Measured = H2loadResult & { cpu: CpuShare | undefined };
+type Measured = H2loadResult & { cpu: CpuShare | undefined; serverCpuMs: number | undefined };
+
+/** One floor peak run and one Tollgate peak run, back to back. */
+interface Round {
+  floor: Measured;
+  tollgate: Measured;
+  floorReqPerSec: number;
+  tollgateReqPerSec: number;
+  ratio: number;
+  floorCpuUsPerReq: number | undefined;
+  tollgateCpuUsPerReq: number | undefined;
+  cpuPerReqRatio: number | undefined;
+}
+
+/** Server CPU time per completed request over the whole h2load run (warm-up included on both sides alike). */
+function cpuUsPerReq(m: Measured): number | undefined {
+  return m.serverCpuMs === undefined || m.requests.succeeded === 0 ? undefined : round((m.serverCpuMs * 1000) / m.requests.succeeded, 1);
+}
+
+function roundOf(floor: Measured, tollgate: Measured): Round {
+  const f = cpuUsPerReq(floor);
+  const t = cpuUsPerReq(tollgate);
+  return {
+    floor,
+    tollgate,
+    floorReqPerSec: floor.reqPerSec,
+    tollgateReqPerSec: tollgate.reqPerSec,
+    ratio: round(tollgate.reqPerSec / floor.reqPerSec, 3),
+    floorCpuUsPerReq: f,
+    tollgateCpuUsPerReq: t,
+    cpuPerReqRatio: f && t ? round(t / f, 3) : undefined,
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+function spread(xs: readonly number[]): { median: number; min: number; max: number; values: number[] } {
+  return { median: round(median(xs), 3), min: Math.min(...xs), max: Math.max(...xs), values: [...xs] };
+}
 
 /** Runs h2load against `server` and accounts for the CPU used meanwhile, to expose interference. */
 async function measured(server: Child, name: string, what: string, opts: H2loadOptions): Promise<Measured> {
@@ -128,6 +174,7 @@ async function measured(server: Child, name: string, what: string, opts: H2loadO
   const m1 = machineCpu();
   const srv1 = cpuTimeMs(server.pid);
   let cpu: CpuShare | undefined;
+  const serverCpuMs = srv0 !== undefined && srv1 !== undefined ? srv1 - srv0 : undefined;
   if (m0 && m1 && srv0 !== undefined && srv1 !== undefined && res.cpuMs !== undefined) {
     const pct = (ms: number) => round((Math.max(0, ms) / elapsed) * 100, 1);
     const server = srv1 - srv0;
@@ -140,7 +187,7 @@ async function measured(server: Child, name: string, what: string, opts: H2loadO
     };
     if (cpu.otherPct > 15 || cpu.stealPct > 10) log(`WARNING: during the ${name} ${what} run other processes used ${cpu.otherPct}% of a CPU (steal ${cpu.stealPct}%); figures are skewed`);
   }
-  return { ...res, cpu };
+  return { ...res, cpu, serverCpuMs };
 }
 
 function log(msg: string): void {
@@ -149,7 +196,7 @@ function log(msg: string): void {
 
 async function main(): Promise<void> {
   const ruleCount = Number(flags.rules);
-  log(`node ${process.version}; workdir ${work}${pin ? '; server on CPU 0, h2load on CPU 1' : ''}`);
+  log(`load average ${LOAD_AT_START.join(' ')}; node ${process.version}; workdir ${work}${pin ? '; server on CPU 0, h2load on CPU 1' : ''}`);
 
   // Policy: generate and validate with the CLI before anything starts.
   const policy = generatePolicy(ruleCount);
@@ -198,12 +245,6 @@ async function main(): Promise<void> {
     }
     log(`${name}: verified ${n} h2load responses: all 200 with the ${responseBytes}-byte allow`);
 
-    const peak = await measured(child, name, 'peak', { ...h2(port), ...PLAN.peak });
-    // (Streams started in the warm-up and finished in the main phase count as succeeded but not as 2xx.)
-    const bad = peak.requests.failed + peak.requests.errored + peak.requests.timeout + peak.status['3xx'] + peak.status['4xx'] + peak.status['5xx'];
-    if (bad > 0) throw new Error(`${name}: errors in the peak run\n${peak.output}`);
-    const rssKiBAfterPeak = child.rssKiB();
-    log(`${name}: peak ${round(peak.reqPerSec, 0)} req/s (${peak.requests.succeeded} requests), RSS ${rssKiBAfterPeak ? round(rssKiBAfterPeak / 1024, 1) : '?'} MiB; CPU % of one core: server ${peak.cpu?.serverPct ?? '?'}, h2load ${peak.cpu?.h2loadPct ?? '?'}, irq ${peak.cpu?.irqPct ?? '?'}, other processes ${peak.cpu?.otherPct ?? '?'}`);
     return {
       name,
       child,
@@ -213,8 +254,7 @@ async function main(): Promise<void> {
       decision: { allowed: outcome.allowed, grpcStatus: outcome.grpcStatus, headers: outcome.headers },
       responseBytes,
       verify: { command: verify.command, requests: n, dataBytes: verify.dataBytes },
-      peak,
-      rssKiBAfterPeak,
+      rssKiBAfterPeak: undefined,
       latency: undefined,
     };
   };
@@ -235,6 +275,15 @@ async function main(): Promise<void> {
     const l = parsed.latencyUs;
     log(`${r.name}: open loop at ${run.targetRps} req/s (${label}; ${round(parsed.achievedRps, 0)} achieved): p50 ${round(l.p50 / 1000, 3)} ms, p99 ${round(l.p99 / 1000, 3)} ms, max ${round(l.max / 1000, 2)} ms (${parsed.requests} requests); server CPU ${res.cpu?.serverPct ?? '?'}%, other ${res.cpu?.otherPct ?? '?'}%`);
     return run;
+  };
+
+  /** One closed-loop peak run; any failed request or non-2xx answer fails the benchmark. */
+  const peakRun = async (r: ServerRun & { child: Child; port: number }): Promise<Measured> => {
+    const peak = await measured(r.child, r.name, 'peak', { ...h2(r.port), ...PLAN.peak });
+    // (Streams started in the warm-up and finished in the main phase count as succeeded but not as 2xx.)
+    const bad = peak.requests.failed + peak.requests.errored + peak.requests.timeout + peak.status['3xx'] + peak.status['4xx'] + peak.status['5xx'];
+    if (bad > 0) throw new Error(`${r.name}: errors in the peak run\n${peak.output}`);
+    return peak;
   };
 
   const startNoop = async () => {
@@ -266,23 +315,36 @@ async function main(): Promise<void> {
     if (busy !== undefined && busy > 0.1) log(`WARNING: the machine is ${Math.round(busy * 100)}% busy before the ${phase} run (other processes); figures will be noisy`);
   };
 
-  // (a) the floor
+  // Both servers stay up (pinned to the same CPU; an idle one costs nothing) and take turns under the peak load, so
+  // a busy moment on the shared machine hits both sides of a ratio rather than one of them.
   await checkIdle('floor');
   const floor = await measure('floor', startNoop);
-  const halfFloor = floor.peak.reqPerSec / 2;
-  floor.latency = await latencyRun(floor, halfFloor, 'half the floor peak');
-  await floor.child.stop();
-
-  // (b) Tollgate with the generated policy
   await checkIdle('tollgate');
   const tollgate = await measure('tollgate', startTollgate());
+  const rounds: Round[] = [];
+  for (let i = 0; i < PLAN.rounds; i++) {
+    const order = i % 2 === 0 ? [floor, tollgate] : [tollgate, floor];
+    const got: Record<string, Measured> = {};
+    for (const s of order) got[s.name] = await peakRun(s);
+    rounds.push(roundOf(got.floor!, got.tollgate!));
+    const r = rounds.at(-1)!;
+    log(`round ${i + 1}/${PLAN.rounds}: floor ${round(r.floorReqPerSec, 0)} req/s (${r.floorCpuUsPerReq ?? '?'} us CPU/req), tollgate ${round(r.tollgateReqPerSec, 0)} req/s (${r.tollgateCpuUsPerReq ?? '?'} us CPU/req): ratio ${r.ratio}, CPU/req ratio ${r.cpuPerReqRatio ?? '?'}`);
+  }
+  floor.rssKiBAfterPeak = floor.child.rssKiB();
+  tollgate.rssKiBAfterPeak = tollgate.child.rssKiB();
+  const halfFloor = median(rounds.map((r) => r.floorReqPerSec)) / 2;
+  floor.latency = await latencyRun(floor, halfFloor, 'half the floor peak');
+  await floor.child.stop();
   tollgate.latency = await latencyRun(tollgate, halfFloor, 'half the floor peak');
   // When Tollgate cannot sustain the floor's half-peak rate, also show its latency at half its own peak.
-  if (tollgate.peak.reqPerSec < halfFloor * 1.1) tollgate.ownHalfLatency = await latencyRun(tollgate, tollgate.peak.reqPerSec / 2, 'half its own peak');
+  const tollPeak = median(rounds.map((r) => r.tollgateReqPerSec));
+  if (tollPeak < halfFloor * 1.1) tollgate.ownHalfLatency = await latencyRun(tollgate, tollPeak / 2, 'half its own peak');
   await tollgate.child.stop();
 
-  const ratio = tollgate.peak.reqPerSec / floor.peak.reqPerSec;
-  const runs = [floor.peak, floor.latency?.h2load, tollgate.peak, tollgate.latency?.h2load, tollgate.ownHalfLatency?.h2load];
+  const ratios = spread(rounds.map((r) => r.ratio));
+  const cpuRatios = spread(rounds.flatMap((r) => (r.cpuPerReqRatio === undefined ? [] : [r.cpuPerReqRatio])));
+  const ratio = ratios.median;
+  const runs = [...rounds.flatMap((r) => [r.floor, r.tollgate]), floor.latency?.h2load, tollgate.latency?.h2load, tollgate.ownHalfLatency?.h2load];
   const maxOtherCpuPct = Math.max(0, ...runs.map((r) => r?.cpu?.otherPct ?? 0));
   const tollP99Ms = (tollgate.latency?.log.latencyUs.p99 ?? Number.NaN) / 1000;
 
@@ -296,7 +358,7 @@ async function main(): Promise<void> {
     profile = prof;
   }
 
-  printTable(floor, tollgate, ratio, tollP99Ms, policy.rules);
+  printTable(floor, tollgate, rounds, tollP99Ms, policy.rules);
   console.log(`other processes: at most ${maxOtherCpuPct}% of a CPU during any measured run${maxOtherCpuPct > 15 ? ' -- SKEWED, rerun on a quiet machine' : ''}\n`);
   if (profile) printProfile(profile.summary, profile.srcInclusive, profile.file);
 
@@ -317,22 +379,30 @@ async function main(): Promise<void> {
     decision: r.decision,
     responseBytes: r.responseBytes,
     verify: r.verify,
-    peak: { ...strip(r.peak), rssKiB: r.rssKiBAfterPeak },
+    rssKiBAfterPeaks: r.rssKiBAfterPeak,
     latency: r.latency && reportLatency(r.latency),
     ...(r.ownHalfLatency ? { latencyAtHalfOwnPeak: reportLatency(r.ownHalfLatency) } : {}),
   });
   const path = writeResult('authz-check', {
     quick,
+    loadAverageAtStart: LOAD_AT_START,
+    loadAverageAtEnd: loadavg().map((x) => round(x, 2)),
     pinned: pin ? { server: SERVER_CPU, h2load: LOAD_CPU } : false,
     systemBusyBefore: busyBefore,
     plan: PLAN,
     request: { ...REQUEST, checkRequestBytes: message.length },
     policy: { rules: policy.rules, identities: policy.identities, exactHosts: policy.exactHosts, wildcardSuffixes: policy.wildcardSuffixes, matchedRule: TARGET.ruleId, bytes: policy.yaml.length },
     summary: {
-      floorReqPerSec: round(floor.peak.reqPerSec, 1),
-      tollgateReqPerSec: round(tollgate.peak.reqPerSec, 1),
-      ratio: round(ratio, 3),
+      rounds: rounds.length,
+      floorReqPerSec: spread(rounds.map((r) => round(r.floorReqPerSec, 0))),
+      tollgateReqPerSec: spread(rounds.map((r) => round(r.tollgateReqPerSec, 0))),
+      ratio: ratios,
       ratioTarget: TARGET_RATIO,
+      floorCpuUsPerReq: spread(rounds.flatMap((r) => (r.floorCpuUsPerReq === undefined ? [] : [r.floorCpuUsPerReq]))),
+      tollgateCpuUsPerReq: spread(rounds.flatMap((r) => (r.tollgateCpuUsPerReq === undefined ? [] : [r.tollgateCpuUsPerReq]))),
+      cpuPerReqRatio: cpuRatios,
+      cpuPerReqRatioTarget: TARGET_CPU_RATIO,
+      meetsCpuTarget: cpuRatios.median <= TARGET_CPU_RATIO,
       latencyRateReqPerSec: tollgate.latency?.targetRps,
       floorP50Ms: round((floor.latency?.log.latencyUs.p50 ?? Number.NaN) / 1000, 3),
       floorP99Ms: round((floor.latency?.log.latencyUs.p99 ?? Number.NaN) / 1000, 3),
@@ -345,6 +415,7 @@ async function main(): Promise<void> {
       meetsLatencyTarget: tollP99Ms <= TARGET_P99_MS,
       maxOtherCpuPct,
     },
+    rounds: rounds.map((r) => ({ ratio: r.ratio, cpuPerReqRatio: r.cpuPerReqRatio, floorCpuUsPerReq: r.floorCpuUsPerReq, tollgateCpuUsPerReq: r.tollgateCpuUsPerReq, floor: strip(r.floor), tollgate: strip(r.tollgate) })),
     floor: report(floor),
     tollgate: report(tollgate),
     profile: profile && { command: profile.command, file: profile.file, skipMs: profile.skipMs, reqPerSecUnderProfiler: profile.reqPerSec, ...profile.summary, srcInclusive: profile.srcInclusive },
@@ -379,21 +450,28 @@ async function measureProfile(
   };
 }
 
-function printTable(floor: ServerRun, toll: ServerRun, ratio: number, tollP99Ms: number, rules: number): void {
+function printTable(floor: ServerRun, toll: ServerRun, rounds: readonly Round[], tollP99Ms: number, rules: number): void {
   const ms = (us: number | undefined) => (us === undefined ? '-' : (us / 1000).toFixed(2));
   const mib = (k: number | undefined) => (k === undefined ? '-' : (k / 1024).toFixed(1));
   const lat = (l: LatencyRun | undefined) => [l ? `${l.targetRps} (${Math.round(l.log.achievedRps)})` : '-', ms(l?.log.latencyUs.p50), ms(l?.log.latencyUs.p99), ms(l?.log.latencyUs.max)];
+  const mid = (xs: Array<number | undefined>) => {
+    const v = xs.filter((x): x is number => x !== undefined);
+    return v.length ? `${round(median(v), 1)} (${round(Math.min(...v), 1)}-${round(Math.max(...v), 1)})` : '-';
+  };
   const rows = [
-    ['', 'peak req/s', 'RSS MiB', 'latency at req/s (achieved)', 'p50 ms', 'p99 ms', 'max ms'],
-    ['floor (no-op)', floor.peak.reqPerSec.toFixed(0), mib(floor.rssKiBAfterPeak), ...lat(floor.latency)],
-    [`tollgate (${rules} rules)`, toll.peak.reqPerSec.toFixed(0), mib(toll.rssKiBAfterPeak), ...lat(toll.latency)],
+    ['', 'peak req/s median (range)', 'CPU us/req', 'RSS MiB', 'latency at req/s (achieved)', 'p50 ms', 'p99 ms', 'max ms'],
+    ['floor (no-op)', mid(rounds.map((r) => Math.round(r.floorReqPerSec))), mid(rounds.map((r) => r.floorCpuUsPerReq)), mib(floor.rssKiBAfterPeak), ...lat(floor.latency)],
+    [`tollgate (${rules} rules)`, mid(rounds.map((r) => Math.round(r.tollgateReqPerSec))), mid(rounds.map((r) => r.tollgateCpuUsPerReq)), mib(toll.rssKiBAfterPeak), ...lat(toll.latency)],
   ];
-  if (toll.ownHalfLatency) rows.push(['  at half its own peak', '', '', ...lat(toll.ownHalfLatency)]);
+  if (toll.ownHalfLatency) rows.push(['  at half its own peak', '', '', '', ...lat(toll.ownHalfLatency)]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('');
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
   console.log('');
-  console.log(`ratio tollgate/floor: ${ratio.toFixed(3)} (target >= ${TARGET_RATIO}) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
+  const ratio = median(rounds.map((r) => r.ratio));
+  const cpu = median(rounds.flatMap((r) => (r.cpuPerReqRatio === undefined ? [] : [r.cpuPerReqRatio])));
+  console.log(`ratio tollgate/floor over ${rounds.length} interleaved rounds: median ${ratio.toFixed(3)} (${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; target >= ${TARGET_RATIO}) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
+  console.log(`CPU per request tollgate/floor: median ${cpu.toFixed(3)} (${rounds.map((r) => r.cpuPerReqRatio?.toFixed(2) ?? '?').join(', ')}; target <= ${TARGET_CPU_RATIO}) ${cpu <= TARGET_CPU_RATIO ? 'OK' : 'ABOVE TARGET'}`);
   console.log(`tollgate p99 at half the floor's peak: ${tollP99Ms.toFixed(2)} ms (target <= ${TARGET_P99_MS} ms) ${tollP99Ms <= TARGET_P99_MS ? 'OK' : 'ABOVE TARGET'}`);
   console.log(`peak: h2load ${PLAN.peak.clients} clients x ${PLAN.peak.streams} streams, ${PLAN.peak.durationS}s after ${PLAN.peak.warmUpS}s warm-up; latency: open loop over ${PLAN.latency.clients} connections (h2load --rps, connections 1 ms apart), ${PLAN.latency.durationS}s after ${PLAN.latency.warmUpS}s`);
   console.log('');
