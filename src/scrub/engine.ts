@@ -19,6 +19,11 @@ export interface CompileOptions {
   allowlist?: readonly string[];
   /** false runs every family over the whole text, anchors or not: the reference the prefilter is tested against. */
   prefilter?: boolean;
+  /**
+   * 'hash-only': findings carry a fingerprint only when their action is `hash` (it is the replacement),
+   * else ''. For callers that never report fingerprints (`tollgate scan --jsonl`): no HMAC per finding.
+   */
+  fingerprints?: 'all' | 'hash-only';
 }
 
 export interface ScanOptions {
@@ -42,6 +47,7 @@ export class DetectorSet {
   private readonly priority: ReadonlyMap<DetectorId, number>;
   private readonly familyOf: ReadonlyMap<DetectorId, number>;
   private readonly allowlist: ReadonlySet<string>;
+  private readonly hashOnly: boolean;
 
   constructor(opts: CompileOptions = {}) {
     this.actions = resolveActions(opts.actions, DEFAULT_ACTIONS);
@@ -61,6 +67,7 @@ export class DetectorSet {
     this.priority = priority;
     this.familyOf = familyOf;
     this.allowlist = new Set(opts.allowlist ?? []);
+    this.hashOnly = opts.fingerprints === 'hash-only';
   }
 
   /**
@@ -99,14 +106,17 @@ export class DetectorSet {
   toFindings(text: string, matches: readonly Match[], opts: ScanOptions = {}, offset = 0): Finding[] {
     const actions = opts.actions ?? this.actions;
     const location = opts.location ?? TEXT_LOCATION;
-    return matches.map((m) => ({
-      type: m.type,
-      start: m.start + offset,
-      end: m.end + offset,
-      location,
-      action: actions[m.type],
-      fingerprint: this.fingerprint(m.type, m.normalized ?? text.slice(m.start, m.end)),
-    }));
+    return matches.map((m) => {
+      const action = actions[m.type];
+      return {
+        type: m.type,
+        start: m.start + offset,
+        end: m.end + offset,
+        location,
+        action,
+        fingerprint: this.hashOnly && action !== 'hash' ? '' : this.fingerprint(m.type, m.normalized ?? text.slice(m.start, m.end)),
+      };
+    });
   }
 
   /** Drop disabled and allowlisted matches, then keep the higher-priority (then longer) of overlapping ones. */

@@ -156,7 +156,8 @@ async function scan(argv: string[], io: ScanIo): Promise<number> {
     }
   }
   const key = process.env.TOLLGATE_FINGERPRINT_KEY;
-  const set = compileDetectors({ ...(actions ? { actions } : {}), ...(key ? { fingerprintKey: key } : {}) });
+  // --jsonl answers carry no fingerprints: compute them only where `hash` shows one.
+  const set = compileDetectors({ ...(actions ? { actions } : {}), ...(key ? { fingerprintKey: key } : {}), ...(values.jsonl ? { fingerprints: 'hash-only' as const } : {}) });
 
   let input: NodeJS.ReadableStream;
   try {

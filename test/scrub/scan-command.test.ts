@@ -58,6 +58,33 @@ describe('tollgate scan', () => {
     expect(r.out).toBe('bob@example.com\n');
   });
 
+  it('writes the same hash token in --jsonl mode as in a plain scan (a fingerprint is still made where it is the replacement)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scan-'));
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, 'version: 1\nscrub:\n  defaults:\n    email: hash\n');
+    process.env.TOLLGATE_FINGERPRINT_KEY = 'scan-test-key';
+    try {
+      const plain = await run(['--policy', policy], 'mail bob@example.com');
+      const jsonl = await run(['--policy', policy, '--jsonl'], JSON.stringify({ id: 1, text: 'mail bob@example.com' }));
+      const token = /\[HASH:email:[0-9a-f]{16}\]/.exec(plain.out)?.[0];
+      expect(token).toBeDefined();
+      expect((JSON.parse(jsonl.out) as { scrubbed: string }).scrubbed).toBe(`mail ${token}`);
+    } finally {
+      delete process.env.TOLLGATE_FINGERPRINT_KEY;
+    }
+  });
+
+  it('copies unchanged text as it was written and parses every answer to the input text', async () => {
+    const texts = ['plain', 'quote " and \\ backslash', 'esc\u0041ped', 'line\nbreak\r\n', '👋 日本', '{"a":"b\\"c"}'];
+    const lines = texts.map((text, id) => JSON.stringify({ text, id, content_type: id === 5 ? 'application/json' : 'text/plain' }));
+    lines.push('{"id":"dup","text":"first","text":"second"}', '{"te\\u0078t":"escaped key","id":"k"}', '  {"id":"ws" , "text" : "spaced" }  ');
+    const r = await run(['--jsonl'], lines.join('\r\n'));
+    const answers = r.out.trim().split('\n').map((l) => JSON.parse(l) as { id: unknown; scrubbed: string; findings: unknown[] });
+    expect(answers.map((a) => a.scrubbed)).toEqual([...texts, 'second', 'escaped key', 'spaced']);
+    expect(answers.map((a) => a.id)).toEqual([0, 1, 2, 3, 4, 5, 'dup', 'k', 'ws']);
+    expect(r.code).toBe(0);
+  });
+
   it('rejects a policy naming an unknown detector, with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'scan-'));
     const policy = join(dir, 'policy.yaml');
