@@ -6,14 +6,16 @@
  *   npx tsx bench/extproc/rounds.ts            # 6 rounds x (1 KB, 64 KB) x (floor, tollgate), 3 s each; ~2.5 min
  *   npx tsx bench/extproc/rounds.ts --quick    # 3 rounds, 2 s each; ~1 min
  *   npx tsx bench/extproc/rounds.ts --profile  # Tollgate under node --cpu-prof; prints where its time goes
+ *   npx tsx bench/extproc/rounds.ts --before <git rev>   # also "before": this tree with src/extproc/ as of <rev>
  *
- * Options: --rounds N, --duration S, --concurrency N (streams in flight, default 16), --no-pin.
+ * Options: --rounds N, --duration S, --concurrency N (streams in flight, default 16), --no-pin. Tollgate runs from
+ * src/ (TOLLGATE_FROM_SOURCE=1) so that "before" and the current tree run the same way.
  * Per round and size: requests/s and server CPU µs/request of each; the ratios are paired within the round and
  * reported as median with min–max. Writes bench/results/extproc-rounds.json. Same load generator, bodies, policy
  * and reply checks (kind and exact size of every reply) as run.ts.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,6 +38,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     concurrency: { type: 'string', default: '16' },
     profile: { type: 'boolean', default: false },
+    before: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
 });
@@ -46,7 +49,7 @@ const SERVER_CPU = flags['no-pin'] ? undefined : 0;
 const LOAD_CPU = flags['no-pin'] ? undefined : 1;
 const SIZES = { '1KB': 1024, '64KB': 65536 } as const;
 type Size = keyof typeof SIZES;
-type Name = 'floor' | 'tollgate';
+type Name = 'floor' | 'tollgate' | 'before';
 
 const children: Child[] = [];
 stopOnExit(() => children);
@@ -69,14 +72,32 @@ async function startFloor(): Promise<{ child: Child; port: number }> {
   return { child, port: Number((await child.waitForLine(/^listening (\d+)$/))[1]) };
 }
 
-async function startTollgate(policyFile: string, nodeFlags: string[]): Promise<{ child: Child; port: number }> {
+async function startTollgate(root: string, policyFile: string, nodeFlags: string[]): Promise<{ child: Child; port: number }> {
   const [grpcPort, adminPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(work, 'data-'));
-  const args = [...nodeFlags, join(ROOT, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--demo', '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir];
-  const child = new Child(process.execPath, args, { cwd: ROOT, cpu: SERVER_CPU, stdout: 'ignore' });
+  const args = [...nodeFlags, join(root, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--demo', '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir];
+  const child = new Child(process.execPath, args, { cwd: root, cpu: SERVER_CPU, stdout: 'ignore', env: { ...process.env, TOLLGATE_FROM_SOURCE: '1' } });
   children.push(child);
   await child.waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, 60_000);
   return { child, port: grpcPort };
+}
+
+/**
+ * A copy of this working tree (others' uncommitted work included) whose src/extproc/ is as of `rev`, so the
+ * comparison isolates the ext_proc code; node_modules is shared through a symlink.
+ */
+function beforeTree(rev: string): string {
+  const dir = join(work, 'before');
+  const sh = (cmd: string, args: string[], input?: Buffer) => {
+    const r = spawnSync(cmd, args, { input, maxBuffer: 64 * 2 ** 20 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr.toString()}`);
+    return r.stdout;
+  };
+  sh('rsync', ['-a', '--exclude=/node_modules', '--exclude=/.git', '--exclude=/dist', '--exclude=/bench/results', `${ROOT}/`, `${dir}/`]);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  rmSync(join(dir, 'src/extproc'), { recursive: true, force: true });
+  sh('tar', ['-x', '-C', dir], sh('git', ['-C', ROOT, 'archive', rev, 'src/extproc']));
+  return dir;
 }
 
 /** Writes the load generator's spec (frames + the expected reply kinds and sizes) after one reference exchange. */
@@ -85,7 +106,7 @@ async function spec(name: Name, port: number, ex: Exchange): Promise<string> {
   try {
     const ref = await referenceExchange(session, ex);
     const mutated = Boolean(ref.decoded[1]?.request_body?.response?.body_mutation);
-    if (mutated !== (name === 'tollgate')) throw new Error(`${name} ${ex.name}: body ${mutated ? 'mutated' : 'not mutated'}; expected the floor to pass it and Tollgate to scrub it`);
+    if (mutated !== (name !== 'floor')) throw new Error(`${name} ${ex.name}: body ${mutated ? 'mutated' : 'not mutated'}; expected the floor to pass it and Tollgate to scrub it`);
     const file = join(work, `${name}-${ex.name}.json`);
     writeFileSync(file, JSON.stringify({ exchange: { name: ex.name, headersFrame: ex.headersFrame.toString('base64'), bodyFrame: ex.bodyFrame.toString('base64') }, expect: ref.expect }));
     return file;
@@ -145,22 +166,25 @@ async function main(): Promise<void> {
   const profDir = join(tmpdir(), 'tollgate-extproc-profile');
   if (flags.profile) rmSync(profDir, { recursive: true, force: true });
   const spawned = Date.now();
-  const servers = { floor: await startFloor(), tollgate: await startTollgate(policyFile, flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []) };
+  const servers: Partial<Record<Name, { child: Child; port: number }>> = { floor: await startFloor(), tollgate: await startTollgate(ROOT, policyFile, flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []) };
+  if (flags.before) servers.before = await startTollgate(beforeTree(flags.before), policyFile, []);
+  const names = Object.keys(servers) as Name[];
   // The profile leaves out start-up (module loading, policy compile) and the first load generator's warm-up.
   const skipMs = Date.now() - spawned + 1500;
   const exchanges = Object.fromEntries(Object.entries(SIZES).map(([n, b]) => [n, buildExchange(n, Buffer.from(orderBody(b)))])) as Record<Size, Exchange>;
   const specs = {} as Record<Name, Record<Size, string>>;
-  for (const name of ['floor', 'tollgate'] as const) {
+  for (const name of names) {
     specs[name] = {} as Record<Size, string>;
-    for (const size of Object.keys(SIZES) as Size[]) specs[name][size] = await spec(name, servers[name].port, exchanges[size]);
+    for (const size of Object.keys(SIZES) as Size[]) specs[name][size] = await spec(name, servers[name]!.port, exchanges[size]);
   }
 
   const samples: Sample[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const size of Object.keys(SIZES) as Size[]) {
-      const order: Name[] = r % 2 === 0 ? ['floor', 'tollgate'] : ['tollgate', 'floor'];
+      // Each round starts with a different server, so no one always runs first (or right after another).
+      const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const server of order) {
-        const s = { round: r + 1, size, server, ...(await load(servers[server].child.pid, servers[server].port, specs[server][size])) };
+        const s = { round: r + 1, size, server, ...(await load(servers[server]!.child.pid, servers[server]!.port, specs[server][size])) };
         samples.push(s);
         log(`round ${s.round} ${size} ${server.padEnd(8)} ${s.reqPerSec.toFixed(0).padStart(6)} req/s, ${s.cpuUsPerReq.toFixed(0).padStart(5)} µs CPU/req (server ${s.serverCpuPct.toFixed(0)}% of a core; other processes ${s.otherCpuPct.toFixed(0)}%)`);
       }
@@ -171,33 +195,44 @@ async function main(): Promise<void> {
   const summary = Object.fromEntries(
     (Object.keys(SIZES) as Size[]).map((size) => {
       const of = (server: Name) => samples.filter((s) => s.size === size && s.server === server);
-      const [f, t] = [of('floor'), of('tollgate')];
+      const f = of('floor');
+      const versus = (server: Name) => {
+        const t = of(server);
+        return {
+          reqPerSec: spread(t.map((s) => s.reqPerSec)),
+          throughputRatio: spread(t.map((s, i) => s.reqPerSec / f[i]!.reqPerSec)),
+          cpuUsPerReq: spread(t.map((s) => s.cpuUsPerReq)),
+          cpuPerReqRatio: spread(t.map((s, i) => s.cpuUsPerReq / f[i]!.cpuUsPerReq)),
+        };
+      };
       return [
         size,
         {
           floorReqPerSec: spread(f.map((s) => s.reqPerSec)),
-          tollgateReqPerSec: spread(t.map((s) => s.reqPerSec)),
-          throughputRatio: spread(t.map((s, i) => s.reqPerSec / f[i]!.reqPerSec)),
           floorCpuUsPerReq: spread(f.map((s) => s.cpuUsPerReq)),
-          tollgateCpuUsPerReq: spread(t.map((s) => s.cpuUsPerReq)),
-          cpuPerReqRatio: spread(t.map((s, i) => s.cpuUsPerReq / f[i]!.cpuUsPerReq)),
-          otherCpuPct: spread([...f, ...t].map((s) => s.otherCpuPct)),
+          tollgate: versus('tollgate'),
+          ...(servers.before ? { before: versus('before') } : {}),
+          otherCpuPct: spread(samples.filter((s) => s.size === size).map((s) => s.otherCpuPct)),
         },
       ];
     }),
   );
   console.log('');
-  console.log('size   floor req/s          tollgate req/s       ratio (median, min-max)   CPU µs/req floor / tollgate   CPU ratio');
+  console.log('size   server    req/s (median, min-max)   ratio to floor           CPU µs/req (median)   CPU ratio to floor');
+  const r = (x: { median: number; min: number; max: number }, d = 0) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}-${x.max.toFixed(d)})`;
   for (const [size, s] of Object.entries(summary)) {
-    const r = (x: { median: number; min: number; max: number }, d = 0) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}-${x.max.toFixed(d)})`;
-    console.log(`${size.padEnd(6)} ${r(s.floorReqPerSec).padEnd(20)} ${r(s.tollgateReqPerSec).padEnd(20)} ${r(s.throughputRatio, 2).padEnd(25)} ${`${s.floorCpuUsPerReq.median.toFixed(0)} / ${s.tollgateCpuUsPerReq.median.toFixed(0)}`.padEnd(29)} ${r(s.cpuPerReqRatio, 2)}`);
+    console.log(`${size.padEnd(6)} ${'floor'.padEnd(9)} ${r(s.floorReqPerSec).padEnd(25)} ${''.padEnd(24)} ${s.floorCpuUsPerReq.median.toFixed(0).padEnd(21)}`);
+    for (const name of ['before', 'tollgate'] as const) {
+      const v = s[name];
+      if (v) console.log(`${size.padEnd(6)} ${name.padEnd(9)} ${r(v.reqPerSec).padEnd(25)} ${r(v.throughputRatio, 2).padEnd(24)} ${v.cpuUsPerReq.median.toFixed(0).padEnd(21)} ${r(v.cpuPerReqRatio, 2)}`);
+    }
   }
   console.log(`load average before ${load0.map((l) => l.toFixed(2)).join(' ')}, after ${load1.map((l) => l.toFixed(2)).join(' ')}\n`);
 
   let profile: unknown;
   if (flags.profile) {
-    const pid = servers.tollgate.child.pid;
-    await servers.tollgate.child.stop(20_000);
+    const pid = servers.tollgate!.child.pid;
+    await servers.tollgate!.child.stop(20_000);
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pid}.0.`));
     if (!file) throw new Error(`no main-thread .cpuprofile for ${pid} in ${profDir}`);
     const path = join(profDir, file);
@@ -214,7 +249,7 @@ async function main(): Promise<void> {
 
   const path = writeResult(flags.profile ? 'extproc-rounds-profiled' : 'extproc-rounds', {
     command: `npx tsx bench/extproc/rounds.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
-    plan: { rounds: ROUNDS, durationS: DURATION_S, warmupS: 1, concurrency: CONCURRENCY, connections: 2, pinned: SERVER_CPU !== undefined },
+    plan: { rounds: ROUNDS, durationS: DURATION_S, warmupS: 1, concurrency: CONCURRENCY, connections: 2, pinned: SERVER_CPU !== undefined, ...(flags.before ? { before: `src/extproc as of ${flags.before}` } : {}) },
     loadAverage: { before: load0, after: load1 },
     summary,
     samples: samples.map((s) => ({ ...s, reqPerSec: round(s.reqPerSec, 1), cpuUsPerReq: round(s.cpuUsPerReq, 1), serverCpuPct: round(s.serverCpuPct, 1), otherCpuPct: round(s.otherCpuPct, 1) })),

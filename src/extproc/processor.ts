@@ -7,7 +7,7 @@ import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
 import { traceContext, type TraceContext } from '../trace/traceparent.js';
-import { constantReply } from './codec.js';
+import { constantReply, replacedBodyReply } from './codec.js';
 import { blockedResponse, continueResponse, readRequestHeaders, setHeader } from './messages.js';
 import { decisionFromMetadata, peerFromAttributes } from './metadata.js';
 import { storedMethod } from '../scrub/path.js';
@@ -170,9 +170,8 @@ export class RequestProcessor {
       // No findings to apply: CONTINUE without a body mutation, so Envoy forwards the bytes it holds.
       if (!result.changed) return REPLY.body;
       this.outcome = 'scrubbed';
-      const replacement = Buffer.from(result.output, 'utf8');
       // BUFFERED with headers SEND: Envoy requires the processor to set content-length (envoy#28515).
-      return continueResponse('request_body', { header_mutation: { set_headers: [setHeader('content-length', String(replacement.length))] }, body_mutation: { body: replacement } });
+      return replacedBodyReply(result.output);
     }
     if (this.phase === 'body_streamed' && this.stream) {
       this.bytesScanned += body.length;

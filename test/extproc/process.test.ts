@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXT_AUTHZ_NAMESPACE } from '../../src/authz/check-response.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
 import { EnvoyExtProcDriver, type ExtProcFilterConfig } from '../drivers/envoy-ext-proc-driver.js';
@@ -205,8 +205,15 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
 
   it('each stream writes one audit record with finding types, actions and fingerprints, never values', async () => {
     await envoy.process(request('{"to":"jane.doe@example.com"}', { path: '/v1/one-record' }), ENVOY);
-    await new Promise((r) => setTimeout(r, 20));
-    const records = server.scrubs.filter((r) => r.path === '/v1/one-record');
+    // The record is written when the stream ends, which Envoy does after it has the reply: wait for it, not for a time.
+    const records = await vi.waitFor(
+      () => {
+        const found = server.scrubs.filter((r) => r.path === '/v1/one-record');
+        if (found.length === 0) throw new Error('no audit record yet');
+        return found;
+      },
+      { timeout: 10_000, interval: 10 },
+    );
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ identity: 'unknown', decision_id: 'dec-1', destination: 'api.vendor.example:default', outcome: 'scrubbed', counts: { email: 1 }, body_mode: 'BUFFERED' });
     expect(records[0]!.findings[0]).toMatchObject({ type: 'email', action: 'redact', where: 'json:$.to' });
