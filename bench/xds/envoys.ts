@@ -74,10 +74,16 @@ const SHORT: Record<string, string> = {
   [TYPE_URL.listener]: 'lds',
   [TYPE_URL.route]: 'rds',
   [TYPE_URL.endpoint]: 'eds',
+  [TYPE_URL.virtualHost]: 'vhds',
 };
 
-/** A policy change that adds a destination changes clusters and the route configuration, not the listener. */
-const CHANGE_TYPES = ['cds', 'rds'];
+/**
+ * A policy change that adds a destination changes clusters and the route table, not the listener: on SotW the route
+ * configuration, on delta (an Envoy, so VHDS) one VirtualHost.
+ */
+const CHANGE_TYPES = { sotw: ['cds', 'rds'], delta: ['cds', 'vhds'] } as const;
+/** Each stream's kind, by index (the change types it must ACK). */
+let kinds: Array<'sotw' | 'delta'> = [];
 
 const CLIENT_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
@@ -106,7 +112,7 @@ class VersionLog {
 
   constructor(
     readonly streams: number,
-    readonly needed: readonly string[],
+    readonly needed: Readonly<Record<'sotw' | 'delta', readonly string[]>> | readonly string[],
   ) {
     this.done = new Float64Array(streams).fill(Number.NaN);
   }
@@ -118,7 +124,8 @@ class VersionLog {
     a[i] = at;
     if (!Number.isNaN(this.done[i]!)) return;
     let last = 0;
-    for (const t of this.needed) {
+    const needed = Array.isArray(this.needed) ? this.needed : (this.needed as Record<'sotw' | 'delta', readonly string[]>)[kinds[i] ?? 'sotw'];
+    for (const t of needed) {
       const v = this.acked.get(t)?.[i];
       if (v === undefined || Number.isNaN(v)) return;
       last = Math.max(last, v);
@@ -145,7 +152,7 @@ let errors = 0;
 const logs = new Map<string, VersionLog>();
 let streamCount = 0;
 
-function logFor(version: string, needed: readonly string[]): VersionLog {
+function logFor(version: string, needed: VersionLog['needed']): VersionLog {
   let l = logs.get(version);
   if (!l) logs.set(version, (l = new VersionLog(streamCount, needed)));
   return l;
@@ -171,14 +178,16 @@ async function connectXds(address: string, streams: number, perConn: number, sot
   const deltaDef = def.DeltaAggregatedResources!;
   const started = performance.now();
   streamCount = streams;
+  kinds = Array.from({ length: streams }, (_, i) => kindOf(i, sotwPercent));
   openClients(address, streams, perConn);
   // Initial sync: every stream holds clusters, listener and routes at some version.
   const ready = new Uint8Array(streams);
   let readyCount = 0;
   let initialVersion = '';
   let onReady: (() => void) | undefined;
+  // A delta stream (an Envoy: VHDS) is ready with its first VHDS answer, which follows its route configuration.
   const markReady = (i: number, type: string, version: string) => {
-    if (type !== 'rds' || ready[i]) return;
+    if (type !== (kinds[i] === 'delta' ? 'vhds' : 'rds') || ready[i]) return;
     ready[i] = 1;
     initialVersion = version;
     if (++readyCount === streams) onReady?.();
@@ -222,6 +231,11 @@ async function connectXds(address: string, streams: number, perConn: number, sot
         } else if (type === 'lds' && !requested.has('rds')) {
           requested.add('rds');
           call.write({ type_url: TYPE_URL.route, resource_names_subscribe: [ROUTE_NAME] });
+        } else if (type === 'rds' && !requested.has('vhds')) {
+          // Tollgate gives Envoys on delta a route configuration with vhds (not decoded here): Envoy then subscribes
+          // to its name as a VHDS namespace (vhds.cc VhdsSubscription: start({route config name})).
+          requested.add('vhds');
+          call.write({ type_url: TYPE_URL.virtualHost, resource_names_subscribe: [ROUTE_NAME] });
         }
         record(i, 'delta', type, res.version, received, performance.now(), res.resources, res.removed.length, res.bytes, res.names);
         markReady(i, type, res.version);
@@ -270,7 +284,7 @@ function countsOf(seen: readonly Seen[]): Round['counts'] {
   return out;
 }
 
-async function timedRound(request: () => Promise<string>, needed: readonly string[], timeoutMs: number): Promise<Round> {
+async function timedRound(request: () => Promise<string>, needed: VersionLog['needed'], timeoutMs: number): Promise<Round> {
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();

@@ -17,7 +17,7 @@
  * When the fan-out target is missed (or with --profile), a second Tollgate runs under `node --cpu-prof` and the
  * samples taken during its PUT rounds show where the time goes.
  *
- * Writes bench/results/xds.json.
+ * Writes bench/results/xds.json (xds-<N>-destinations.json with --destinations N other than 1000).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -278,11 +278,12 @@ interface PutRounds {
   last: Round | undefined;
   /** Monotonic-clock windows (µs) of the counted rounds, for the profile. */
   windows: Array<[number, number]>;
+  allAckedByKind: { sotw: number[]; delta: number[] };
 }
 
 /** One warm-up PUT (not counted), then `puts` PUTs, each adding one destination to the policy. */
 async function putRounds(envoys: Envoys, t: Tollgate, puts: number, print: boolean): Promise<PutRounds> {
-  const out: PutRounds = { rounds: [], latencies: [], last: undefined, windows: [] };
+  const out: PutRounds = { rounds: [], latencies: [], last: undefined, windows: [], allAckedByKind: { sotw: [], delta: [] } };
   for (let k = 0; k <= puts; k++) {
     const cpu0 = cpuMs(t.child.pid);
     const w0 = nowUs();
@@ -299,6 +300,14 @@ async function putRounds(envoys: Envoys, t: Tollgate, puts: number, print: boole
     }
     if (k > 0) {
       out.rounds.push(o);
+      // When the last stream of each kind ACKed: SotW resends every cluster and the route table, delta (VHDS) the change.
+      const last = { sotw: 0, delta: 0 };
+      r.latencies.forEach((x, i) => {
+        const kind = kindOf(i, PLAN.sotwPercent);
+        last[kind] = Math.max(last[kind], Number.isFinite(x) ? x : Number.POSITIVE_INFINITY);
+      });
+      out.allAckedByKind.sotw.push(last.sotw);
+      out.allAckedByKind.delta.push(last.delta);
       for (const x of r.latencies) out.latencies.push(Number.isFinite(x) ? x : Number.POSITIVE_INFINITY);
       out.last = r;
       out.windows.push([w0, w1]);
@@ -333,7 +342,8 @@ async function runFanout(envoys: Envoys, dir: string) {
     nodes: nodes.nodes.length,
     sotw: nodes.nodes.filter((n) => n.kind === 'sotw').length,
     delta: nodes.nodes.filter((n) => n.kind === 'delta').length,
-    ackedLastVersion: nodes.nodes.filter((n) => ['Cluster', 'RouteConfiguration'].every((t) => n.types.find((x) => x.typeUrl.endsWith(t))?.lastAckedVersion === lastVersion)).length,
+    // Delta nodes are Envoys on VHDS: the change reaches them as a VirtualHost, their route configuration is unchanged.
+    ackedLastVersion: nodes.nodes.filter((n) => ['Cluster', n.kind === 'delta' ? 'VirtualHost' : 'RouteConfiguration'].every((t) => n.types.find((x) => x.typeUrl.endsWith(`.${t}`))?.lastAckedVersion === lastVersion)).length,
     nacks: nodes.nodes.filter((n) => n.types.some((t) => t.lastNack)).length,
   };
   console.log(`   /v1/xds/nodes: ${serverView.nodes} nodes (${serverView.sotw} SotW, ${serverView.delta} delta), ${serverView.ackedLastVersion} ACKed v${lastVersion} for clusters and routes, ${serverView.nacks} with a NACK`);
@@ -371,6 +381,7 @@ async function runFanout(envoys: Envoys, dir: string) {
     rounds,
     perStreamAckMs: roundSummary(perStream),
     allAckedMs: roundSummary(allAcked),
+    allAckedMsByKind: { sotw: roundSummary(summarize(measured.allAckedByKind.sotw)), delta: roundSummary(summarize(measured.allAckedByKind.delta)) },
     putResponseMs: roundSummary(summarize(rounds.map((r) => r.requestMs))),
     serverCpuMsPerPut: roundSummary(summarize(rounds.map((r) => r.serverCpuMs))),
     tollgateRssMiB: { idle: mib(rssIdle.rss), connected: mib(rssConnected.rss), afterPuts: mib(rssAfter.rss), peak: mib(rssAfter.hwm) },
@@ -456,6 +467,7 @@ type Fanout = Awaited<ReturnType<typeof runFanout>>;
 function printFanout(fan: Fanout): void {
   console.log(`   per-stream time to ACK (all ${fan.puts} PUTs): p50 ${fan.perStreamAckMs.p50.toFixed(0)} ms, p99 ${fan.perStreamAckMs.p99.toFixed(0)} ms, max ${fan.perStreamAckMs.max.toFixed(0)} ms`);
   console.log(`   all ${fan.streams} ACKed: p50 ${fan.allAckedMs.p50.toFixed(0)} ms, max ${fan.allAckedMs.max.toFixed(0)} ms over ${fan.puts} PUTs (PUT response p50 ${fan.putResponseMs.p50.toFixed(0)} ms; Tollgate CPU per PUT p50 ${fan.serverCpuMsPerPut.p50.toFixed(0)} ms)`);
+  console.log(`   all ${fan.deltaStreams} delta (VHDS) streams ACKed: p50 ${fan.allAckedMsByKind.delta.p50.toFixed(0)} ms, max ${fan.allAckedMsByKind.delta.max.toFixed(0)} ms; all ${fan.sotwStreams} SotW: p50 ${fan.allAckedMsByKind.sotw.p50.toFixed(0)} ms, max ${fan.allAckedMsByKind.sotw.max.toFixed(0)} ms`);
   console.log(`   floor (no-op server, one tiny message per stream): per-stream p50 ${fan.floor.perStreamAckMs.p50.toFixed(1)} ms, all ACKed p50 ${fan.floor.allAckedMs.p50.toFixed(1)} ms`);
   console.log(`   ratio to floor: all-ACKed ${fan.ratioAllAckedToFloor}x, per-stream p50 ${fan.ratioP50ToFloor}x`);
   console.log(`   payload floor (same bytes per stream, pre-built, one message): all ACKed p50 ${fan.payloadFloor.allAckedMs.p50.toFixed(0)} ms; Tollgate is ${fan.ratioAllAckedToPayloadFloor}x that`);
@@ -476,10 +488,11 @@ function deltaEfficiencyOf(r: Round): Record<string, unknown> {
   console.log(`   a delta stream received: ${Object.entries(r.deltaSample).map(([t, names]) => `${t.toUpperCase()} [${names.join(', ')}]`).join('; ')}`);
   const expectedNew = shape.getOnly ? 1 : 2;
   const deltaCds = r.counts.delta.cds;
-  const onlyChanged = deltaCds !== undefined && deltaCds.resourcesMin === expectedNew && deltaCds.resourcesMax === expectedNew && (r.counts.delta.rds?.resourcesMax ?? 0) === 1 && !r.counts.delta.lds;
-  console.log(`   delta pushes only the changed resources (${expectedNew} new clusters + the route configuration): ${onlyChanged ? 'YES' : 'NO'}`);
+  // Delta streams are Envoys: VHDS, so the change is the new clusters and one VirtualHost, and no route configuration.
+  const onlyChanged = deltaCds !== undefined && deltaCds.resourcesMin === expectedNew && deltaCds.resourcesMax === expectedNew && (r.counts.delta.vhds?.resourcesMax ?? 0) === 1 && !r.counts.delta.rds && !r.counts.delta.lds;
+  console.log(`   delta pushes only the changed resources (${expectedNew} new clusters + one VHDS virtual host): ${onlyChanged ? 'YES' : 'NO'}`);
   const sotwBytes = bytesPerStream(r);
-  console.log(`   bytes per stream for the change: delta ${sotwBytes.delta} B, SotW ${sotwBytes.sotw} B (the route configuration, one virtual host per destination, is resent whole to both)`);
+  console.log(`   bytes per stream for the change: delta ${sotwBytes.delta} B (goal <= 20 KB: ${sotwBytes.delta <= 20_000 ? 'MET' : 'MISSED'}), SotW ${sotwBytes.sotw} B (SotW must resend every cluster and the whole route configuration)`);
   return { version: r.version, expectedNewClusters: expectedNew, onlyChanged, bytesPerStream: sotwBytes, counts: r.counts, deltaSample: r.deltaSample };
 }
 
@@ -506,7 +519,8 @@ if (!flags['skip-fanout']) {
 
 const totalS = (performance.now() - started) / 1000;
 const fanOut = fan ? (({ lastRound: _drop, ...rest }) => rest)(fan) : undefined;
-const path = writeResult('xds', {
+// The default (1,000 destinations) is bench/results/xds.json; other sizes get their own file.
+const path = writeResult(PLAN.destinations === 1000 ? 'xds' : `xds-${PLAN.destinations}-destinations`, {
   command: `npx tsx bench/xds/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
   quick,
   pinned: pin,

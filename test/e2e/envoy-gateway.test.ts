@@ -144,6 +144,22 @@ describe('an Envoy egress gateway configured by what Tollgate pushes', () => {
     expect(gateway.snapshot.clusters.has(upstream(r).cluster)).toBe(true);
   });
 
+  it('an Envoy on delta ADS takes its virtual hosts over VHDS and routes the same: scrubbed to the destination cluster, default deny 403, port "*" to a cluster', async () => {
+    const delta = await EnvoyGateway.fromAds({ tollgatePort: server.grpcPort, delta: true, nodeId: 'gw-e2e-delta' });
+    try {
+      expect(delta.routes.vhds).toBeDefined();
+      const r = upstream(await delta.send(json('api.vendor.example', { to: EMAIL }, { sourceAddress: WEB_IP })));
+      expect(r.cluster).toBe('out_https|api.vendor.example|443');
+      expect(r.body.toString()).not.toContain(EMAIL);
+      const denied = await delta.send({ method: 'GET', authority: 'not-allowed.example', path: '/', sourceAddress: WEB_IP });
+      expect(denied.kind === 'local_reply' && denied.status).toBe(403);
+      const anyPort = upstream(await delta.send({ method: 'GET', authority: 'ports.example.com:8443', path: '/v1/ping', sourceAddress: WEB_IP }));
+      expect(delta.snapshot.clusters.has(anyPort.cluster)).toBe(true);
+    } finally {
+      delta.close();
+    }
+  });
+
   it('with scrub.bufferLimitBytes at 4 MiB a 2 MiB JSON body with content-length is scanned whole and forwarded, not answered 413 by Envoy', async () => {
     const big = await startTestServer(policy(4 * 1024 * 1024));
     let gw: EnvoyGateway | undefined;

@@ -28,4 +28,18 @@ describe('PushQueue (snapshot fan-out off the publisher\'s call stack)', () => {
     for (let i = 0; i < 4; i++) await turn();
     expect(flushed).toEqual([0, 1, 3]);
   });
+
+  it('small pushes (delta Envoys on VHDS) go before large ones (SotW whole sets), whatever order they were queued in', async () => {
+    const queue = new PushQueue();
+    const flushed: string[] = [];
+    const sotw = [0, 1].map((i) => ({ flush: () => void flushed.push(`sotw${i}`) }));
+    const delta = [0, 1].map((i) => ({ flush: () => void flushed.push(`delta${i}`) }));
+    queue.add(sotw[0]!);
+    queue.add(delta[0]!, true);
+    queue.add(sotw[1]!);
+    queue.add(delta[1]!, true);
+    await turn();
+    await turn();
+    expect(flushed).toEqual(['delta0', 'delta1', 'sotw0', 'sotw1']);
+  });
 });

@@ -502,7 +502,7 @@ describe('Envoy config semantics: VHDS (vhds.cc, watch_map.cc, route_config_upda
   it('a VHDS route naming a missing cluster is found in the VirtualHost', () => {
     const p = onlyProblem((s) => {
       const extra = vhdsSnapshot(s);
-      extra[0]!.json.routes[0].route.cluster = 'out_https|gone.example|443';
+      (extra[0]!.json as Json).routes[0].route.cluster = 'out_https|gone.example|443';
       return extra;
     });
     expect(p).toMatchObject({ rule: 'route.cluster-exists', resource: { type: 'VirtualHost', name: 'egress_http/api.example.com' }, path: 'routes[0].route.cluster' });
