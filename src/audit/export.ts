@@ -1,8 +1,7 @@
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { overlapsTime } from '../store/audit-filter.js';
 import { loadIndex, parseRecord } from '../store/embedded/audit-index.js';
-import { listSegments, scanLines } from '../store/embedded/audit-segment-file.js';
+import { listSegments, openSegment, scanLines } from '../store/embedded/audit-segment-file.js';
 
 export interface ExportOptions {
   /** Epoch ms, inclusive, on the record's `time`. */
@@ -51,7 +50,7 @@ export async function* exportAudit(dir: string, opts: ExportOptions = {}): Async
 }
 
 async function* readRange(path: string, start: number, end: number): AsyncGenerator<string> {
-  const fh = await open(path, 'r');
+  const fh = await openSegment(path);
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     let carry = Buffer.alloc(0);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuditBreak, AuditVerifyReport } from '../store/audit-store.js';
 import { checkLine } from '../store/embedded/audit-index.js';
-import { listQuarantined, listSegments, QUARANTINE_DIR, scanLines } from '../store/embedded/audit-segment-file.js';
+import { COMPRESSED_SUFFIX, isCompressed, listQuarantined, listSegments, QUARANTINE_DIR, scanLines, type SegmentLine } from '../store/embedded/audit-segment-file.js';
 import { headerHash, parseHeader, ZERO_HASH } from './chain.js';
 
 export interface VerifyOptions {
@@ -56,8 +56,15 @@ export async function verifyAuditDir(dir: string, opts: VerifyOptions = {}): Pro
     }
     const isLast = i === files.length - 1;
     let r: SegmentResult;
+    const walk = (name: string) => walkSegment(join(dir, name), name, prevLast, { isLast, limit: opts.limits?.get(name), first: report.first_seq === undefined, notes: report.notes, signal: opts.signal });
     try {
-      r = await walkSegment(join(dir, file), file, prevLast, { isLast, limit: opts.limits?.get(file), first: report.first_seq === undefined, notes: report.notes, signal: opts.signal });
+      try {
+        r = await walk(file);
+      } catch (err) {
+        // Compressed (sealed segments are gzipped in the background) while being verified: read the compressed copy.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || isCompressed(file)) throw err;
+        r = await walk(file + COMPRESSED_SUFFIX);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       report.notes.push(`${file} was removed (retention) while being verified`);
@@ -94,11 +101,28 @@ async function walkSegment(
   let expectedSeq = 0;
   let expectedPrev = '';
   const fail = (broken: AuditBreak): SegmentResult => ({ ...res, broken, last: res.sawHeader ? { seq: expectedSeq - 1, hash: expectedPrev } : prevLast });
-  for await (const l of scanLines(path, { limit: o.limit, hashSeed: () => expectedPrev, signal: o.signal })) {
+  let lastLine = 0;
+  try {
+    for await (const l of scanLines(path, { limit: o.limit, hashSeed: () => expectedPrev, signal: o.signal })) {
+      lastLine = l.line;
+      const stop = step(l);
+      if (stop === 'break') break;
+      if (stop) return stop;
+    }
+  } catch (err) {
+    // A compressed segment whose gzip stream is damaged (a flipped byte fails its CRC, a cut file ends early).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !code.startsWith('Z_')) throw err;
+    return fail({ segment: file, line: lastLine + 1, ...(res.sawHeader ? { seq: expectedSeq } : {}), reason: 'unparsable', message: `the compressed segment is damaged after line ${lastLine}: ${(err as Error).message}` });
+  }
+  if (res.sawHeader) res.last = { seq: expectedSeq - 1, hash: expectedPrev };
+  return res;
+
+  function step(l: SegmentLine): SegmentResult | 'break' | undefined {
     if (l.line === 1) {
       const h = l.terminated && !l.oversized ? parseHeader(l.text) : undefined;
       if (!h) {
-        if (o.isLast && !l.terminated) break;
+        if (o.isLast && !l.terminated) return 'break';
         return fail({ segment: file, line: 1, reason: 'bad_header', message: 'the segment header is missing or unparsable' });
       }
       if (prevLast) {
@@ -117,20 +141,19 @@ async function walkSegment(
       res.firstSeq = h.first_seq;
       expectedSeq = h.first_seq;
       expectedPrev = headerHash(h);
-      continue;
+      return undefined;
     }
     if (!l.terminated && o.isLast) {
       o.notes?.push(`${file} ends with an incomplete line (${l.end - l.start} bytes) left by an interrupted write; the store cuts it off when it opens`);
-      break;
+      return 'break';
     }
     const check = checkLine(l, expectedPrev, expectedSeq);
     if (!check.ok) return fail({ segment: file, line: l.line, seq: expectedSeq, reason: check.reason, message: check.message });
     expectedPrev = check.hash;
     expectedSeq++;
     res.records++;
+    return undefined;
   }
-  if (res.sawHeader) res.last = { seq: expectedSeq - 1, hash: expectedPrev };
-  return res;
 }
 
 /** One line naming the first broken record, for the CLI and logs. */

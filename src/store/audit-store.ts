@@ -96,6 +96,11 @@ export interface AuditStoreStatus {
   records_truncated: number;
   records_stubbed: number;
   last_seq: number;
+  /** Embedded store: what the log takes on disk, its cap (null: none), the oldest seq still held, and what retention removed since start. */
+  disk_bytes?: number;
+  max_bytes?: number | null;
+  first_seq?: number;
+  retention_removed?: Record<'age' | 'size', { segments: number; records: number }>;
 }
 
 export interface AuditQueryOptions {

@@ -7,7 +7,7 @@ import { events, tempDataDir, timeOf } from './fixtures.js';
 
 const open: EmbeddedAuditStore[] = [];
 async function openStore(opts: EmbeddedAuditOptions): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ maintenanceIntervalMs: 0, ...opts });
+  const s = await EmbeddedAuditStore.open({ maintenanceIntervalMs: 0, compressSealed: false, ...opts });
   open.push(s);
   return s;
 }
@@ -15,7 +15,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });
 
-const segmentsIn = (dataDir: string) => readdirSync(join(dataDir, 'audit')).filter((f) => f.endsWith('.jsonl')).sort();
+// Sealed segments are gzipped in the background: named here by their plain name either way.
+const segmentsIn = (dataDir: string) => readdirSync(join(dataDir, 'audit')).filter((f) => /\.jsonl(\.gz)?$/.test(f)).map((f) => f.replace(/\.gz$/, '')).sort();
 
 async function allSeqs(store: EmbeddedAuditStore, q = {}): Promise<number[]> {
   const out: AuditRecord[] = [];

@@ -7,7 +7,7 @@ import { events, tempDataDir } from './fixtures.js';
 
 const open: EmbeddedAuditStore[] = [];
 async function openStore(dataDir: string, maxSegmentBytes?: number): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, maxSegmentBytes });
+  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, maxSegmentBytes, compressSealed: false });
   open.push(s);
   return s;
 }
@@ -18,7 +18,7 @@ afterEach(async () => {
 /** A closed store with 60 records in several segments; returns the data dir and the audit dir. */
 async function writtenLog(): Promise<{ dataDir: string; dir: string; files: string[] }> {
   const dataDir = tempDataDir();
-  const store = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, maxSegmentBytes: 6000 });
+  const store = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, maxSegmentBytes: 6000, compressSealed: false });
   for (let i = 0; i < 60; i += 6) await store.append(events(i, 6));
   await store.close();
   const dir = join(dataDir, 'audit');

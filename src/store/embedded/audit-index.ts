@@ -14,7 +14,10 @@ export interface SegmentInfo {
   /** Earliest and latest record `time` (epoch ms); null while empty. Records are in append order, not time order. */
   min_time: number | null;
   max_time: number | null;
+  /** Length of the segment's JSONL (uncompressed): queries and cursors address records by offsets into it. */
   bytes: number;
+  /** Size on disk of a compressed (`.jsonl.gz`) segment; absent while plain (then `bytes` is its size on disk). */
+  stored_bytes?: number;
   /** Hash of the last record, or the header's hash while empty: the next record's `prev_hash`. */
   last_hash: string;
   /** Epoch ms the segment was created and sealed (rotated out); retention goes by `sealed`. */
@@ -88,53 +91,60 @@ export async function scanSegment(path: string, file: string): Promise<SegmentSc
   let expectedPrev = '';
   let minTime: number | null = null;
   let maxTime: number | null = null;
-  for await (const l of scanLines(path, { hashSeed: () => expectedPrev })) {
-    size = l.end;
-    lines = l.line;
-    if (damage) continue;
-    if (l.line === 1) {
-      header = l.terminated && !l.oversized ? parseHeader(l.text) : undefined;
-      if (!header) {
-        if (!l.terminated && l.end < 4096) tornHeader = true;
-        else damage = { line: 1, reason: 'bad_header', message: 'the segment header is missing or unparsable' };
+  try {
+    for await (const l of scanLines(path, { hashSeed: () => expectedPrev })) {
+      size = l.end;
+      lines = l.line;
+      if (damage) continue;
+      if (l.line === 1) {
+        header = l.terminated && !l.oversized ? parseHeader(l.text) : undefined;
+        if (!header) {
+          if (!l.terminated && l.end < 4096) tornHeader = true;
+          else damage = { line: 1, reason: 'bad_header', message: 'the segment header is missing or unparsable' };
+          continue;
+        }
+        goodEnd = l.end;
+        goodLine = 1;
+        expectedPrev = headerHash(header);
+        continue;
+      }
+      const text = l.oversized ? '' : l.text;
+      if (!l.oversized && isZeroFill(text)) {
+        garbage ??= { line: l.line, start: l.start };
+        continue;
+      }
+      const seq = (last?.seq ?? header!.first_seq - 1) + 1;
+      const check = checkLine(l, expectedPrev, seq);
+      if (!check.ok && !l.terminated && !(l.oversized ? l.oversized.wellFormed : parseRecord(text))) {
+        // An incomplete last line: the write the crash interrupted (never acknowledged). A strict prefix of a record never parses.
+        garbage ??= { line: l.line, start: l.start };
+        continue;
+      }
+      if (garbage) {
+        damage = { line: garbage.line, seq, reason: 'unparsable', message: 'zero bytes before an intact line' };
+        continue;
+      }
+      if (!check.ok) {
+        damage = { line: l.line, seq, reason: check.reason, message: check.message };
         continue;
       }
       goodEnd = l.end;
-      goodLine = 1;
-      expectedPrev = headerHash(header);
-      continue;
+      goodLine = l.line;
+      missingNewline = !l.terminated;
+      const { hash, time } = check;
+      last = { seq, hash };
+      expectedPrev = hash;
+      const t = Date.parse(time);
+      if (Number.isFinite(t)) {
+        if (minTime === null || t < minTime) minTime = t;
+        if (maxTime === null || t > maxTime) maxTime = t;
+      }
     }
-    const text = l.oversized ? '' : l.text;
-    if (!l.oversized && isZeroFill(text)) {
-      garbage ??= { line: l.line, start: l.start };
-      continue;
-    }
-    const seq = (last?.seq ?? header!.first_seq - 1) + 1;
-    const check = checkLine(l, expectedPrev, seq);
-    if (!check.ok && !l.terminated && !(l.oversized ? l.oversized.wellFormed : parseRecord(text))) {
-      // An incomplete last line: the write the crash interrupted (never acknowledged). A strict prefix of a record never parses.
-      garbage ??= { line: l.line, start: l.start };
-      continue;
-    }
-    if (garbage) {
-      damage = { line: garbage.line, seq, reason: 'unparsable', message: 'zero bytes before an intact line' };
-      continue;
-    }
-    if (!check.ok) {
-      damage = { line: l.line, seq, reason: check.reason, message: check.message };
-      continue;
-    }
-    goodEnd = l.end;
-    goodLine = l.line;
-    missingNewline = !l.terminated;
-    const { hash, time } = check;
-    last = { seq, hash };
-    expectedPrev = hash;
-    const t = Date.parse(time);
-    if (Number.isFinite(t)) {
-      if (minTime === null || t < minTime) minTime = t;
-      if (maxTime === null || t > maxTime) maxTime = t;
-    }
+  } catch (err) {
+    // A compressed segment whose gzip stream is damaged: evidence, kept in place and reported like any other damage.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string' || !code.startsWith('Z_')) throw err;
+    damage ??= { line: lines + 1, reason: 'unparsable', message: `the compressed segment is damaged after line ${lines}: ${(err as Error).message}` };
   }
   const firstSeq = header?.first_seq ?? 0;
   const info: SegmentInfo = {

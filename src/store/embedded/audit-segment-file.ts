@@ -1,15 +1,35 @@
-import { open, readdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createGunzip, gunzip } from 'node:zlib';
 import { OversizedLineReader, type OversizedLine } from './audit-line-scan.js';
 
-/** Segment files are named by the seq of their first record, zero-padded so that name order is log order. */
-const SEGMENT_RE = /^audit-(\d{16})\.jsonl$/;
+/**
+ * Segment files are named by the seq of their first record, zero-padded so that name order is log order. A sealed
+ * segment may be gzip-compressed (`.jsonl.gz`, format version 1 unchanged inside: the same bytes, so the same hashes).
+ */
+const SEGMENT_RE = /^audit-(\d{16})\.jsonl(\.gz)?$/;
+export const COMPRESSED_SUFFIX = '.gz';
 
 export function segmentName(firstSeq: number): string {
   return `audit-${String(firstSeq).padStart(16, '0')}.jsonl`;
 }
 
-/** Segment file names in `dir`, oldest first; empty when the directory does not exist. */
+export function isCompressed(file: string): boolean {
+  return file.endsWith(COMPRESSED_SUFFIX);
+}
+
+/** The first seq a segment's name (plain or compressed) carries; 0 for a foreign name. */
+export function segmentFirstSeq(file: string): number {
+  return Number(SEGMENT_RE.exec(file.slice(file.lastIndexOf('/') + 1))?.[1] ?? '0');
+}
+
+/**
+ * Segment file names in `dir`, oldest first; empty when the directory does not exist. When a segment exists both plain
+ * and compressed (a crash between the compressed copy's rename and the plain file's removal), the compressed one is
+ * listed: it was renamed into place only once complete and fsynced.
+ */
 export async function listSegments(dir: string): Promise<string[]> {
   let names: string[];
   try {
@@ -18,7 +38,83 @@ export async function listSegments(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  return names.filter((n) => SEGMENT_RE.test(n)).sort();
+  const set = new Set(names);
+  return names.filter((n) => SEGMENT_RE.test(n) && !(!isCompressed(n) && set.has(n + COMPRESSED_SUFFIX))).sort();
+}
+
+/** The read side of a segment, plain or compressed, by byte offset into its (uncompressed) JSONL. */
+export interface SegmentReader {
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+const gunzipAsync = promisify(gunzip);
+/** The last compressed segment decompressed, kept briefly: a reader paging through it (queries, the shipper) decompresses it once. */
+let lastInflated: { path: string; mtimeMs: number; size: number; data: Promise<Buffer>; timer: NodeJS.Timeout } | undefined;
+
+async function inflated(path: string): Promise<Buffer> {
+  const st = await stat(path);
+  const hit = lastInflated;
+  if (hit && hit.path === path && hit.mtimeMs === st.mtimeMs && hit.size === st.size) {
+    hit.timer.refresh();
+    return hit.data;
+  }
+  if (hit) clearTimeout(hit.timer);
+  // Decompressed on libuv's thread pool, not the event loop.
+  const data = readFile(path).then((z) => gunzipAsync(z));
+  const timer = setTimeout(() => {
+    if (lastInflated?.data === data) lastInflated = undefined;
+  }, 5000);
+  timer.unref();
+  lastInflated = { path, mtimeMs: st.mtimeMs, size: st.size, data, timer };
+  data.catch(() => {
+    if (lastInflated?.data === data) lastInflated = undefined;
+  });
+  return data;
+}
+
+/** Opens a segment for reads at byte offsets: a file handle, or for a compressed segment its decompressed bytes. */
+export async function openSegment(path: string): Promise<SegmentReader> {
+  if (!isCompressed(path)) {
+    const fh = await open(path, 'r');
+    return { read: (b, o, l, p) => fh.read(b, o, l, p), close: () => fh.close() };
+  }
+  const data = await inflated(path);
+  return {
+    read: (b, o, l, p) => {
+      const n = Math.max(0, Math.min(l, data.length - p));
+      if (n > 0) data.copy(b, o, p, p + n);
+      return Promise.resolve({ bytesRead: n });
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** A segment's bytes front to back in chunks, up to `limit`: read from the file, or streamed through gunzip (bounded memory). */
+async function* segmentChunks(path: string, limit: number, buf: Buffer): AsyncGenerator<Buffer> {
+  if (isCompressed(path)) {
+    let pos = 0;
+    for await (const chunk of createReadStream(path).pipe(createGunzip({ chunkSize: 1 << 16 })) as AsyncIterable<Buffer>) {
+      if (pos >= limit) return;
+      const piece = pos + chunk.length > limit ? chunk.subarray(0, limit - pos) : chunk;
+      pos += piece.length;
+      yield piece;
+    }
+    return;
+  }
+  const fh = await open(path, 'r');
+  try {
+    let pos = 0;
+    for (;;) {
+      const want = Math.min(buf.length, limit - pos);
+      const { bytesRead } = want > 0 ? await fh.read(buf, 0, want, pos) : { bytesRead: 0 };
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Damaged segments are moved here whole, never deleted; `tollgate audit verify` reports each. */
@@ -87,8 +183,7 @@ export async function* scanLines(path: string, opts: ScanOptions | number = {}):
   const o = typeof opts === 'number' ? { limit: opts } : opts;
   const limit = o.limit ?? Number.POSITIVE_INFINITY;
   const maxLine = o.maxLineBytes ?? MAX_LINE_BYTES;
-  const fh = await open(path, 'r');
-  try {
+  {
     let pos = 0;
     let line = 0;
     // The current line so far: held parts, or a streaming reader once it outgrew maxLine.
@@ -121,12 +216,9 @@ export async function* scanLines(path: string, opts: ScanOptions | number = {}):
       lineStart = end;
       return out;
     };
-    for (;;) {
+    for await (const data of segmentChunks(path, limit, buf)) {
       if (o.signal?.aborted) throw o.signal.reason;
-      const want = Math.min(CHUNK, limit - pos);
-      const { bytesRead } = want > 0 ? await fh.read(buf, 0, want, pos) : { bytesRead: 0 };
-      if (bytesRead === 0) break;
-      const data = buf.subarray(0, bytesRead);
+      const bytesRead = data.length;
       let from = 0;
       for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
         feed(data.subarray(from, nl));
@@ -137,8 +229,6 @@ export async function* scanLines(path: string, opts: ScanOptions | number = {}):
       pos += bytesRead;
     }
     if (partBytes > 0 || big) yield emit(pos, false);
-  } finally {
-    await fh.close();
   }
 }
 
@@ -157,7 +247,7 @@ export interface BackwardLine {
  */
 export async function* linesBackward(path: string, end: number, floor = 0, opts: { maxLineBytes?: number; signal?: AbortSignal } = {}): AsyncGenerator<BackwardLine> {
   const maxLine = opts.maxLineBytes ?? MAX_LINE_BYTES;
-  const fh = await open(path, 'r');
+  const fh = await openSegment(path);
   try {
     let pos = end;
     let tail = Buffer.alloc(0);
@@ -208,7 +298,7 @@ export async function* linesBackward(path: string, end: number, floor = 0, opts:
 
 /** Reads one oversized line `[start, end)` in a streaming pass: its small top-level members, for a stub. */
 export async function readOversizedLine(path: string, start: number, end: number, signal?: AbortSignal): Promise<OversizedLine> {
-  const fh = await open(path, 'r');
+  const fh = await openSegment(path);
   try {
     const reader = new OversizedLineReader();
     const buf = Buffer.allocUnsafe(CHUNK);

@@ -1,5 +1,7 @@
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
 import { verifyAuditDir } from '../../audit/verify.js';
 import type { EgressEvent } from '../../events/types.js';
@@ -17,7 +19,7 @@ import {
   type QuarantinedSegment,
 } from '../audit-store.js';
 import { loadIndex, saveIndex, scanSegment, type SegmentInfo, type SegmentScan } from './audit-index.js';
-import { linesBackward, listSegments, QUARANTINE_DIR, quarantineName, readOversizedLine, segmentName } from './audit-segment-file.js';
+import { COMPRESSED_SUFFIX, isCompressed, linesBackward, listSegments, QUARANTINE_DIR, quarantineName, readOversizedLine, segmentName } from './audit-segment-file.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { AuditEncoder, type AuditEncoderStats } from './audit-encoder.js';
 
@@ -30,8 +32,10 @@ export interface EmbeddedAuditOptions {
   maxSegmentAgeMs?: number;
   /** Delete sealed segments sealed longer ago than this (default 30 days; 0 keeps them forever). */
   retentionDays?: number;
-  /** Delete the oldest sealed segments so that all segments stay within this, counting the active one as full (default: no limit). */
+  /** Delete the oldest sealed segments so that all segments (compressed size on disk) stay within this, counting the active one as full (default: no limit). */
   maxTotalBytes?: number;
+  /** Gzip sealed segments (`.jsonl.gz`: same lines, same hashes; default true). */
+  compressSealed?: boolean;
   /** Most records written under one fsync (default 16,384). */
   maxGroupRecords?: number;
   /** How often age rotation and retention run while idle (default 60 s). */
@@ -67,6 +71,10 @@ export interface AuditStoreStats {
   records_stubbed: number;
   append_failures: number;
   encoder: AuditEncoderStats;
+  /** Sealed segments gzipped, and their bytes before and after. */
+  compressed_segments: number;
+  compressed_bytes_in: number;
+  compressed_bytes_out: number;
 }
 
 /** The sidecar written next to a quarantined segment: why it was set aside, and its intact prefix (still queryable). */
@@ -88,6 +96,7 @@ interface Pending {
 }
 
 const DAY_MS = 86_400_000;
+const gzipAsync = promisify(gzip);
 
 /**
  * The embedded audit store: hash-chained JSONL segments in `<dataDir>/audit/`, written by group commit (every
@@ -111,7 +120,14 @@ export class EmbeddedAuditStore implements AuditStore {
   private maintenanceDue = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
-  private readonly counters = { appends: 0, records: 0, commits: 0, fsyncs: 0, bytes: 0, records_truncated: 0, records_stubbed: 0, append_failures: 0 };
+  private readonly counters = { appends: 0, records: 0, commits: 0, fsyncs: 0, bytes: 0, records_truncated: 0, records_stubbed: 0, append_failures: 0, compressed_segments: 0, compressed_bytes_in: 0, compressed_bytes_out: 0 };
+  private readonly retention = { age: { segments: 0, records: 0 }, size: { segments: 0, records: 0 } };
+  private readonly compressSealed: boolean;
+  /** The background compression of sealed segments (never inside a group commit's path). */
+  private compressing: Promise<void> | undefined;
+  private indexWrite: Promise<void> = Promise.resolve();
+  /** Plain copies of compressed segments, removed once the queries that may read them are done. */
+  private readonly removals = new Set<Promise<unknown>>();
   private readonly quarantined: QuarantineNote[] = [];
   /** Sealed segments found damaged when rescanned at open; left in place (their successors link to them). */
   private readonly damaged: AuditBreak[] = [];
@@ -127,6 +143,7 @@ export class EmbeddedAuditStore implements AuditStore {
     this.maxSegmentAgeMs = opts.maxSegmentAgeMs ?? DAY_MS;
     this.retentionMs = (opts.retentionDays ?? 30) * DAY_MS;
     this.maxTotalBytes = opts.maxTotalBytes ?? Number.POSITIVE_INFINITY;
+    this.compressSealed = opts.compressSealed ?? true;
     this.maxGroupRecords = opts.maxGroupRecords ?? 16_384;
     this.now = opts.now ?? Date.now;
     this.warn = opts.onWarn ?? (() => undefined);
@@ -235,6 +252,8 @@ export class EmbeddedAuditStore implements AuditStore {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
     }
+    await this.compressing;
+    await Promise.allSettled([...this.removals]);
     await this.encoder.close();
     await this.active.fh.close();
   }
@@ -248,6 +267,13 @@ export class EmbeddedAuditStore implements AuditStore {
     return { ...this.counters, segments: this.sealed.length + 1, last_seq: this.active.info.last_seq, encoder: this.encoder.stats() };
   }
 
+  /** Bytes the log takes on disk now (sealed segments as stored, compressed or not, plus the active one). */
+  diskBytes(): number {
+    let total = this.active.info.bytes;
+    for (const s of this.sealed) total += s.stored_bytes ?? s.bytes;
+    return total;
+  }
+
   /** What an operator must know: quarantined or damaged segments, failing appends, records cut to size. */
   status(): AuditStoreStatus {
     return {
@@ -259,6 +285,10 @@ export class EmbeddedAuditStore implements AuditStore {
       records_truncated: this.counters.records_truncated,
       records_stubbed: this.counters.records_stubbed,
       last_seq: this.active.info.last_seq,
+      disk_bytes: this.diskBytes(),
+      max_bytes: Number.isFinite(this.maxTotalBytes) ? this.maxTotalBytes : null,
+      first_seq: this.sealed[0]?.first_seq ?? this.active.info.first_seq,
+      retention_removed: { age: { ...this.retention.age }, size: { ...this.retention.size } },
     };
   }
 
@@ -270,15 +300,20 @@ export class EmbeddedAuditStore implements AuditStore {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
     }
+    await this.compressing;
+    await Promise.allSettled([...this.removals]);
   }
 
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await this.loadQuarantine();
     const index = await loadIndex(this.dir);
+    await this.finishCompressions();
     const files = await listSegments(this.dir);
     let last: { file: string; scan: SegmentScan } | undefined;
     while (files.length > 0 && !last) {
+      // A compressed segment is sealed: appends go on in a new segment after it.
+      if (isCompressed(files.at(-1)!)) break;
       const file = files.pop()!;
       const path = join(this.dir, file);
       const scan = await scanSegment(path, file);
@@ -293,10 +328,11 @@ export class EmbeddedAuditStore implements AuditStore {
     for (const file of files) {
       const known = index.get(file);
       const size = (await stat(join(this.dir, file))).size;
-      let info = known && known.bytes === size ? known : undefined;
+      const compressed = isCompressed(file);
+      let info = known && (compressed ? known.stored_bytes : known.bytes) === size ? known : undefined;
       if (!info) {
         const scan = await scanSegment(join(this.dir, file), file);
-        info = { ...scan.info, bytes: size };
+        info = compressed ? { ...scan.info, bytes: scan.size, stored_bytes: size } : { ...scan.info, bytes: size };
         if (scan.damage) {
           this.damaged.push({ segment: file, ...scan.damage });
           this.warn(`audit: sealed segment ${file} is damaged at line ${scan.damage.line} (${scan.damage.reason}); left in place, run tollgate audit verify`);
@@ -495,11 +531,84 @@ export class EmbeddedAuditStore implements AuditStore {
     await old.fh.close().catch((err: Error) => this.warn(`audit: closing ${old.info.file}: ${err.message}`));
     await this.persistIndex();
     await this.applyRetention(now);
+    if (this.compressSealed) this.kickCompression();
   }
 
   private async maintainNow(now: number): Promise<void> {
     if (this.needsRotation(now)) await this.rotate(now);
     else await this.applyRetention(now);
+    if (this.compressSealed) this.kickCompression();
+  }
+
+  private kickCompression(): void {
+    if (this.compressing || this.closed) return;
+    this.compressing = this.compressPending().finally(() => {
+      this.compressing = undefined;
+    });
+  }
+
+  /**
+   * Gzips sealed segments not compressed yet, oldest first, one at a time, between group commits. Crash-safe: the
+   * compressed copy is written as `.gz.tmp`, fsynced, checked (it decompresses to the very bytes), renamed into place,
+   * and only then is the plain file removed; `finishCompressions` completes or undoes whatever a crash interrupted.
+   */
+  private async compressPending(): Promise<void> {
+    for (const info of [...this.sealed]) {
+      if (this.closed) return;
+      if (isCompressed(info.file)) continue;
+      const plain = join(this.dir, info.file);
+      const file = info.file + COMPRESSED_SUFFIX;
+      const tmp = join(this.dir, `${file}.tmp`);
+      try {
+        const body = await readFile(plain);
+        // The index says how long the segment is; a file of another size is not what was sealed: leave it to verify.
+        if (body.length !== info.bytes) {
+          this.warn(`audit: ${info.file} is ${body.length} bytes, the index says ${info.bytes}; not compressed`);
+          continue;
+        }
+        const z = await gzipAsync(body, { level: 6 });
+        const fh = await open(tmp, 'w', 0o600);
+        try {
+          await writeFully(fh, z, 0);
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        // Retention may have removed the segment meanwhile: then its compressed copy must not appear.
+        if (!this.sealed.includes(info)) {
+          await rm(tmp, { force: true });
+          continue;
+        }
+        await rename(tmp, join(this.dir, file));
+        await fsyncDir(this.dir);
+        info.file = file;
+        info.stored_bytes = z.length;
+        await this.persistIndex();
+        // Queries that started before the switch may still be reading the plain file: it goes once they are done.
+        const removal = Promise.allSettled([...this.queries])
+          .then(() => rm(plain, { force: true }))
+          .catch((err: Error) => this.warn(`audit: removing ${plain} after compressing it: ${err.message}`))
+          .finally(() => this.removals.delete(removal));
+        this.removals.add(removal);
+        this.counters.compressed_segments++;
+        this.counters.compressed_bytes_in += body.length;
+        this.counters.compressed_bytes_out += z.length;
+      } catch (err) {
+        await rm(tmp, { force: true }).catch(() => undefined);
+        this.warn(`audit: compressing ${info.file} failed (kept plain, retried later): ${(err as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  /** At open: a `.gz.tmp` is an unfinished compression (its plain segment is intact): removed; a plain segment whose `.gz` is in place: removed. */
+  private async finishCompressions(): Promise<void> {
+    const names = await readdir(this.dir);
+    const set = new Set(names);
+    for (const n of names) {
+      if (n.endsWith(`${COMPRESSED_SUFFIX}.tmp`)) await rm(join(this.dir, n), { force: true });
+      else if (n.startsWith('audit-') && n.endsWith('.jsonl') && set.has(n + COMPRESSED_SUFFIX)) await rm(join(this.dir, n), { force: true });
+    }
   }
 
   private async createSegment(firstSeq: number, prevHash: string, now: number): Promise<Active> {
@@ -523,29 +632,49 @@ export class EmbeddedAuditStore implements AuditStore {
 
   private async applyRetention(now: number): Promise<void> {
     const doomed: SegmentInfo[] = [];
+    const records = (s: SegmentInfo) => Math.max(0, s.last_seq - s.first_seq + 1);
     if (this.retentionMs > 0) {
-      while (this.sealed.length > 0 && (this.sealed[0]!.sealed ?? this.sealed[0]!.created) < now - this.retentionMs) doomed.push(this.sealed.shift()!);
+      while (this.sealed.length > 0 && (this.sealed[0]!.sealed ?? this.sealed[0]!.created) < now - this.retentionMs) {
+        const s = this.sealed.shift()!;
+        doomed.push(s);
+        this.retention.age.segments++;
+        this.retention.age.records += records(s);
+      }
     }
     // Room for the active segment to fill up, so that the limit holds between rotations too.
     let total = Math.max(this.active.info.bytes, this.maxSegmentBytes);
-    for (const s of this.sealed) total += s.bytes;
+    for (const s of this.sealed) total += s.stored_bytes ?? s.bytes;
+    const bySize: SegmentInfo[] = [];
     while (total > this.maxTotalBytes && this.sealed.length > 0) {
       const s = this.sealed.shift()!;
-      total -= s.bytes;
-      doomed.push(s);
+      total -= s.stored_bytes ?? s.bytes;
+      bySize.push(s);
+      this.retention.size.segments++;
+      this.retention.size.records += records(s);
+    }
+    if (bySize.length) {
+      const n = bySize.reduce((a, s) => a + records(s), 0);
+      this.warn(`audit: size cap ${this.maxTotalBytes} bytes reached: removing the ${bySize.length} oldest segment(s), seq ${bySize[0]!.first_seq}-${bySize.at(-1)!.last_seq} (${n} records); the chain now starts at seq ${this.sealed[0]?.first_seq ?? this.active.info.first_seq}`);
+      doomed.push(...bySize);
     }
     if (doomed.length === 0) return;
     // Index first: a crash between the two leaves an unindexed file, which the next open rescans, rather than a dangling entry.
     await this.persistIndex();
-    for (const s of doomed) await rm(join(this.dir, s.file), { force: true });
+    // Both names: a plain file whose compressed copy just replaced it may not have been removed yet.
+    for (const s of doomed) {
+      const plain = segmentName(s.first_seq);
+      await rm(join(this.dir, plain), { force: true });
+      await rm(join(this.dir, plain + COMPRESSED_SUFFIX), { force: true });
+    }
   }
 
-  private async persistIndex(): Promise<void> {
-    try {
-      await saveIndex(this.dir, this.sealed);
-    } catch (err) {
-      this.warn(`audit: could not write the segment index (segments are rescanned on open): ${(err as Error).message}`);
-    }
+  /** Index writes go one at a time (group commits, retention and compression may each write it), each with the latest state. */
+  private persistIndex(): Promise<void> {
+    const run = this.indexWrite.then(() =>
+      saveIndex(this.dir, this.sealed).catch((err: Error) => this.warn(`audit: could not write the segment index (segments are rescanned on open): ${err.message}`)),
+    );
+    this.indexWrite = run;
+    return run;
   }
 }
 

@@ -1,7 +1,7 @@
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseHeader } from '../../audit/chain.js';
-import { listSegments, QUARANTINE_DIR, readOversizedLine } from '../embedded/audit-segment-file.js';
+import { listSegments, openSegment, QUARANTINE_DIR, readOversizedLine, segmentFirstSeq, type SegmentReader } from '../embedded/audit-segment-file.js';
 
 /** One local record as the shipper sends it: its chain position and its stored line, unchanged (so its hash verifies). */
 export interface LocalRecord {
@@ -25,7 +25,6 @@ export interface LocalBatch {
 const CHUNK = 1 << 20;
 /** A legacy line (from before records were capped) longer than this ships as a stub that keeps its chain position. */
 const MAX_SHIPPED_LINE = 8 << 20;
-const SEGMENT_RE = /^audit-(\d{16})\.jsonl$/;
 
 /** A file holding part of the chain: a segment, or the intact prefix of one recovery quarantined (still shown by queries). */
 interface Source {
@@ -130,7 +129,7 @@ export class LocalAuditReader {
     const path = join(this.dir, this.file!);
     let fh;
     try {
-      fh = await open(path, 'r');
+      fh = await openSegment(path);
     } catch (err) {
       // Retention removed it, or recovery quarantined it: find where the chain goes on.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -188,7 +187,7 @@ export class LocalAuditReader {
   }
 
   /** A legacy line too long to ship whole: a stub with its chain members, marked, so the chain stays walkable. */
-  private async oversized(fh: import('node:fs/promises').FileHandle, path: string, durableSeq: number): Promise<{ record: LocalRecord; end: number } | 'incomplete' | 'durable'> {
+  private async oversized(fh: SegmentReader, path: string, durableSeq: number): Promise<{ record: LocalRecord; end: number } | 'incomplete' | 'durable'> {
     const buf = Buffer.allocUnsafe(CHUNK);
     let pos = this.offset;
     for (;;) {
@@ -210,7 +209,7 @@ export class LocalAuditReader {
 }
 
 function firstSeqOf(file: string): number {
-  return Number(SEGMENT_RE.exec(file)?.[1] ?? '0');
+  return segmentFirstSeq(file);
 }
 
 /** Seq, time and hash of a stored line without a full parse: canonical JSON puts `hash` last and has no spaces. */
