@@ -16,11 +16,14 @@ import { mulberry32 } from '../lib/rng.js';
 import { round, summarize } from '../lib/stats.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' } } });
-const rounds = Number(values.rounds ?? (values.quick ? 3 : 15));
+const rounds = Number(values.rounds ?? (values.quick ? 3 : 10));
 const repo = resolve(import.meta.dirname, '../..');
 const EAGER_CLI_COMMIT = '6ba887c';
 
 const copy = mkdtempSync(join(tmpdir(), 'tollgate-startup-'));
+process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 for (const dir of ['src', 'bin', 'scripts', 'examples']) cpSync(join(repo, dir), join(copy, dir), { recursive: true });
 for (const file of ['package.json', 'tsconfig.json']) cpSync(join(repo, file), join(copy, file));
 symlinkSync(join(repo, 'node_modules'), join(copy, 'node_modules'));
@@ -125,4 +128,3 @@ const path = writeResult('cli-startup', {
   rows,
 });
 console.log(`wrote ${path}; load average ${load.before.join(' ')} -> ${loadAfter.join(' ')}`);
-rmSync(copy, { recursive: true, force: true });
