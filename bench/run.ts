@@ -11,6 +11,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'scrub-presidio': { file: 'bench/scrub/presidio.ts', what: 'precision/recall on the public presidio-research set' },
   'scrub-peers': { file: 'bench/scrub/peers.ts', what: 'quality and speed against gitleaks, secretlint, redact-pii' },
   'scrub-pathological': { file: 'bench/scrub/pathological.ts', what: 'worst-case inputs stay linear' },
+  'scrub-scan': { file: 'bench/scrub/scan.ts', what: 'scan --jsonl in-process on 20 MB mixed JSONL vs a read/parse/write floor (--quick, --baseline DIR)' },
   audit: { file: 'bench/audit/write.ts', what: 'group-committed audit appends vs one fsync per record' },
   'inventory-memory': { file: 'bench/inventory/memory.ts', what: 'bytes per discovery edge' },
   'ui-render': { file: 'bench/ui/render.ts', what: 'dashboard first render and time to interactive with 10,000 edges' },
