@@ -105,15 +105,19 @@ for (let r = 0; r < rounds; r++) {
 const loadAfter = loadavg().map((n) => round(n));
 
 const floorWall = summarize(wall.get(jobs[0]!.key)!).p50;
+const wallP50 = (key: string) => summarize(wall.get(key) ?? []).p50;
 const rows = jobs.map((j) => {
   const w = summarize(wall.get(j.key)!);
   const c = cpu.get(j.key)!.length ? summarize(cpu.get(j.key)!) : undefined;
+  const before = `${j.key.split(' | ')[0]} | before: eager imports, tsx`;
   return {
     run: j.key,
     wallMsP50: round(w.p50, 1),
     wallMsMin: round(w.min, 1),
     wallMsMax: round(w.max, 1),
     overFloorMs: round(w.p50 - floorWall, 1),
+    // Share of the pre-change CLI's wall time for the same command (load inflates both alike).
+    ofBefore: wall.has(before) ? round(w.p50 / wallP50(before), 3) : null,
     cpuMsP50: c ? round(c.p50, 0) : null,
     meetsGoal: j.key.startsWith('floor') ? null : w.p50 <= 300,
   };
