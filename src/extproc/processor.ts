@@ -167,7 +167,8 @@ export class RequestProcessor {
       this.add(result.findings);
       if (result.summary.note) this.note = result.summary.note;
       if (result.blocked) return this.block();
-      // No findings to apply: CONTINUE without a body mutation, so Envoy forwards the bytes it holds.
+      // Nothing to change: CONTINUE without a body mutation; Envoy then forwards the body it buffered as it is
+      // (processor_state.cc `ProcessorState::handleBodyResponse`: the buffered data is modified only `if has_body_mutation()`).
       if (!result.changed) return REPLY.body;
       this.outcome = 'scrubbed';
       // BUFFERED with headers SEND: Envoy requires the processor to set content-length (envoy#28515).
