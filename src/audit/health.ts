@@ -60,7 +60,21 @@ export function registerAuditMetrics(registry: Registry, status: () => AuditStat
   counter('tollgate_audit_append_failures_total', 'Audit group commits that failed on I/O (disk full, I/O error); their records wait in memory and are retried', (s) => s.append_failures);
   counter('tollgate_audit_records_truncated_total', 'Audit records over the 64 KiB cap stored cut down (marked truncated, dropped elements counted)', (s) => s.records_truncated);
   counter('tollgate_audit_records_stubbed_total', 'Audit events that could not be serialized, stored as a stub naming why', (s) => s.records_stubbed);
-  gauge('tollgate_audit_queued_records', 'Audit records accepted but not yet durable because appends fail (lost on kill -9 or power loss)', (s) => s.recorder.queued);
+  gauge('tollgate_audit_queued_records', 'Audit queue depth: records handed to the audit log and not yet durable (being encoded and fsynced, or waiting because appends fail); lost on kill -9 or power loss. Past 100,000 new records are dropped and counted in tollgate_audit_records_dropped_total', (s) => s.recorder.queued);
+  gauge('tollgate_audit_disk_bytes', 'Bytes the audit log takes on disk (sealed segments compressed, plus the active one)', (s) => s.disk_bytes ?? 0);
+  gauge('tollgate_audit_max_bytes', 'The audit log size cap (--audit-max-bytes); 0 when there is none', (s) => s.max_bytes ?? 0);
+  gauge('tollgate_audit_first_seq', 'Oldest audit record seq still held (retention removes older segments); verify reports the chain from here', (s) => s.first_seq ?? 1);
+  new Counter({
+    name: 'tollgate_audit_retention_removed_records_total',
+    help: 'Audit records removed by retention, by reason: age (--audit-retention-days) or size (--audit-max-bytes)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const r = status().retention_removed;
+      for (const reason of ['age', 'size'] as const) this.inc({ reason }, r?.[reason].records ?? 0);
+    },
+  });
   gauge('tollgate_audit_durability_lag_seconds', 'Age of the oldest decision handed to the audit log and not yet fsynced (what a crash now would lose)', (s) => s.durability_lag_ms / 1000);
   gauge('tollgate_audit_writing', '1 while audit appends succeed, 0 while they fail', (s) => (s.writing ? 1 : 0));
 }
