@@ -12,6 +12,12 @@ export interface BootstrapOptions {
   envoyToken?: string;
   /** TLS to Tollgate's gRPC port: PEM files on Envoy's disk (a mounted Secret), read by Envoy, never by Tollgate. */
   tls?: BootstrapTls;
+  /**
+   * The ADS variant, default `delta`: on delta Tollgate serves Envoy its virtual hosts over VHDS, so a change to one
+   * destination is about a kilobyte per gateway instead of every cluster and the whole route table (VHDS needs a
+   * DELTA_GRPC ADS stream: vhds.cc VhdsSubscription::createVhdsSubscription). `sotw` for Envoys that must stay on it.
+   */
+  ads?: 'delta' | 'sotw';
 }
 
 export interface BootstrapTls {
@@ -61,7 +67,7 @@ export function bootstrapConfig(opts: BootstrapOptions): Record<string, unknown>
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: opts.adminPort } } },
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: opts.ads === 'sotw' ? 'GRPC' : 'DELTA_GRPC',
         transport_api_version: 'V3',
         set_node_on_first_message_only: true,
         grpc_services: [{ envoy_grpc: { cluster_name: 'tollgate_xds' }, ...(opts.envoyToken ? { initial_metadata: [{ key: ENVOY_TOKEN_HEADER, value: opts.envoyToken }] } : {}) }],
