@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 const BENCHMARKS: Record<string, { file: string; what: string }> = {
   check: { file: 'bench/authz/check.ts', what: 'ext_authz Check throughput and latency vs a no-op gRPC floor (h2load)' },
   extproc: { file: 'bench/extproc/run.ts', what: 'ext_proc streams end to end vs a no-op floor' },
+  'extproc-rounds': { file: 'bench/extproc/rounds.ts', what: 'ext_proc 1 KB / 64 KB closed loop, Tollgate vs the no-op floor interleaved per round (--quick, --before REV, --profile)' },
   xds: { file: 'bench/xds/run.ts', what: 'snapshot builds and fan-out to 1,000 simulated Envoys' },
   'xds-build': { file: 'bench/xds/build.ts', what: 'snapshot build time for large policies' },
   'scrub-throughput': { file: 'bench/scrub/throughput.ts', what: 'scanner MB/s vs a parse/stringify floor' },
