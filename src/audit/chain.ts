@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** `prev_segment_hash` of the very first segment. */
 export const ZERO_HASH = '0'.repeat(64);
@@ -44,7 +44,8 @@ export function recordHash(prevHash: string, record: Record<string, unknown>): s
 
 /** `recordHash` for a record already in canonical JSON (the writer serializes each record once). */
 export function hashCanonical(prevHash: string, canonical: string): string {
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+  // One-shot crypto.hash (Node 20.12+): about half the cost of a Hash object per record, same digest.
+  return hash('sha256', prevHash + canonical, 'hex');
 }
 
 /**
@@ -59,7 +60,7 @@ export interface SegmentHeader {
 }
 
 export function headerHash(header: SegmentHeader): string {
-  return createHash('sha256').update(canonicalJson(header)).digest('hex');
+  return hash('sha256', canonicalJson(header), 'hex');
 }
 
 export function parseHeader(line: string): SegmentHeader | undefined {
