@@ -3,14 +3,15 @@
  * against a no-op Check server on the same gRPC stack (the floor), driven by h2load with a
  * pre-serialized CheckRequest built exactly as Envoy builds it.
  *
- *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N]
+ *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR]
  *
  * Per server: start it in its own process (pinned to CPU 0; h2load runs single-threaded on CPU 1),
  * check one real call is an allow, run a fixed-count verification pass (every response 200 and exactly
  * the size of the expected OK), then peak throughput (closed loop, 16 connections x 16 streams), then
  * open-loop latency at half of the floor's peak rate (h2load --rps over 10 staggered connections,
  * per-request latencies from --log-file; see openLoopPlan in bench/lib/h2load.ts). Writes
- * bench/results/authz-check.json. When Tollgate is below 0.7 of the floor (or with --profile), a further
+ * bench/results/authz-check.json. Peak runs repeat over --rounds, the servers taking turns; --compare DIR adds a
+ * third server, `tollgate serve` from another checkout (e.g. `git worktree add /tmp/before <commit>`), to the rounds. When Tollgate is below 0.7 of the floor (or with --profile), a further
  * run under `node --cpu-prof` shows where the time goes (steady state only).
  */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,11 +42,12 @@ const { values: flags } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     rules: { type: 'string', default: '10000' },
     rounds: { type: 'string' },
+    compare: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N]');
+  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR]');
   process.exit(0);
 }
 requireH2load();
@@ -127,6 +129,8 @@ type Measured = H2loadResult & { cpu: CpuShare | undefined; serverCpuMs: number 
 interface Round {
   floor: Measured;
   tollgate: Measured;
+  /** The --compare checkout, when given: its ratio and CPU per request to the floor. */
+  baseline?: { peak: Measured; ratio: number; cpuUsPerReq: number | undefined; cpuPerReqRatio: number | undefined };
   floorReqPerSec: number;
   tollgateReqPerSec: number;
   ratio: number;
@@ -140,10 +144,12 @@ function cpuUsPerReq(m: Measured): number | undefined {
   return m.serverCpuMs === undefined || m.requests.succeeded === 0 ? undefined : round((m.serverCpuMs * 1000) / m.requests.succeeded, 1);
 }
 
-function roundOf(floor: Measured, tollgate: Measured): Round {
+function roundOf(floor: Measured, tollgate: Measured, baseline: Measured | undefined): Round {
   const f = cpuUsPerReq(floor);
   const t = cpuUsPerReq(tollgate);
+  const b = baseline && cpuUsPerReq(baseline);
   return {
+    ...(baseline ? { baseline: { peak: baseline, ratio: round(baseline.reqPerSec / floor.reqPerSec, 3), cpuUsPerReq: b, cpuPerReqRatio: f && b ? round(b / f, 3) : undefined } } : {}),
     floor,
     tollgate,
     floorReqPerSec: floor.reqPerSec,
@@ -293,14 +299,14 @@ async function main(): Promise<void> {
     const m = await child.waitForLine(/^listening (\d+)$/);
     return { child, port: Number(m[1]), startupMs: Date.now() - t0 };
   };
-  const startTollgate = (nodeFlags: string[] = []) => async () => {
+  const startTollgate = (nodeFlags: string[] = [], root = ROOT) => async () => {
     const [grpcPort, adminPort] = [await freePort(), await freePort()];
     const dataDir = mkdtempSync(join(work, 'data-'));
     const t0 = Date.now();
     const child = new Child(
       process.execPath,
-      [...nodeFlags, join(ROOT, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir],
-      { cwd: ROOT, cpu: SERVER_CPU, stdout: 'ignore' }, // audit lines go to /dev/null but are still written
+      [...nodeFlags, join(root, 'bin/tollgate.js'), 'serve', '--policy', policyFile, '--grpc', `127.0.0.1:${grpcPort}`, '--admin', `127.0.0.1:${adminPort}`, '--data', dataDir],
+      { cwd: root, cpu: SERVER_CPU, stdout: 'ignore' }, // audit lines go to /dev/null but are still written
     );
     children.push(child);
     await child.waitForHttp(`http://127.0.0.1:${adminPort}/readyz`, 60_000);
@@ -321,15 +327,19 @@ async function main(): Promise<void> {
   const floor = await measure('floor', startNoop);
   await checkIdle('tollgate');
   const tollgate = await measure('tollgate', startTollgate());
+  const baseline = flags.compare ? await measure('baseline', startTollgate([], resolve(flags.compare))) : undefined;
   const rounds: Round[] = [];
   for (let i = 0; i < PLAN.rounds; i++) {
-    const order = i % 2 === 0 ? [floor, tollgate] : [tollgate, floor];
+    const servers = baseline ? [floor, tollgate, baseline] : [floor, tollgate];
+    const order = i % 2 === 0 ? servers : servers.reverse();
     const got: Record<string, Measured> = {};
     for (const s of order) got[s.name] = await peakRun(s);
-    rounds.push(roundOf(got.floor!, got.tollgate!));
+    rounds.push(roundOf(got.floor!, got.tollgate!, got.baseline));
     const r = rounds.at(-1)!;
-    log(`round ${i + 1}/${PLAN.rounds}: floor ${round(r.floorReqPerSec, 0)} req/s (${r.floorCpuUsPerReq ?? '?'} us CPU/req), tollgate ${round(r.tollgateReqPerSec, 0)} req/s (${r.tollgateCpuUsPerReq ?? '?'} us CPU/req): ratio ${r.ratio}, CPU/req ratio ${r.cpuPerReqRatio ?? '?'}`);
+    const b = r.baseline ? `; baseline ${round(r.baseline.peak.reqPerSec, 0)} req/s (${r.baseline.cpuUsPerReq ?? '?'} us CPU/req): ratio ${r.baseline.ratio}, CPU/req ratio ${r.baseline.cpuPerReqRatio ?? '?'}` : '';
+    log(`round ${i + 1}/${PLAN.rounds}: floor ${round(r.floorReqPerSec, 0)} req/s (${r.floorCpuUsPerReq ?? '?'} us CPU/req), tollgate ${round(r.tollgateReqPerSec, 0)} req/s (${r.tollgateCpuUsPerReq ?? '?'} us CPU/req): ratio ${r.ratio}, CPU/req ratio ${r.cpuPerReqRatio ?? '?'}${b}`);
   }
+  await baseline?.child.stop();
   floor.rssKiBAfterPeak = floor.child.rssKiB();
   tollgate.rssKiBAfterPeak = tollgate.child.rssKiB();
   const halfFloor = median(rounds.map((r) => r.floorReqPerSec)) / 2;
@@ -415,7 +425,16 @@ async function main(): Promise<void> {
       meetsLatencyTarget: tollP99Ms <= TARGET_P99_MS,
       maxOtherCpuPct,
     },
-    rounds: rounds.map((r) => ({ ratio: r.ratio, cpuPerReqRatio: r.cpuPerReqRatio, floorCpuUsPerReq: r.floorCpuUsPerReq, tollgateCpuUsPerReq: r.tollgateCpuUsPerReq, floor: strip(r.floor), tollgate: strip(r.tollgate) })),
+    rounds: rounds.map((r) => ({
+      ratio: r.ratio,
+      cpuPerReqRatio: r.cpuPerReqRatio,
+      floorCpuUsPerReq: r.floorCpuUsPerReq,
+      tollgateCpuUsPerReq: r.tollgateCpuUsPerReq,
+      floor: strip(r.floor),
+      tollgate: strip(r.tollgate),
+      ...(r.baseline ? { baseline: { ratio: r.baseline.ratio, cpuPerReqRatio: r.baseline.cpuPerReqRatio, cpuUsPerReq: r.baseline.cpuUsPerReq, peak: strip(r.baseline.peak) } } : {}),
+    })),
+    ...(flags.compare ? { compare: { root: resolve(flags.compare), ratio: spread(rounds.map((r) => r.baseline!.ratio)), cpuPerReqRatio: spread(rounds.flatMap((r) => (r.baseline?.cpuPerReqRatio === undefined ? [] : [r.baseline.cpuPerReqRatio]))) } } : {}),
     floor: report(floor),
     tollgate: report(tollgate),
     profile: profile && { command: profile.command, file: profile.file, skipMs: profile.skipMs, reqPerSecUnderProfiler: profile.reqPerSec, ...profile.summary, srcInclusive: profile.srcInclusive },
@@ -472,6 +491,11 @@ function printTable(floor: ServerRun, toll: ServerRun, rounds: readonly Round[],
   const cpu = median(rounds.flatMap((r) => (r.cpuPerReqRatio === undefined ? [] : [r.cpuPerReqRatio])));
   console.log(`ratio tollgate/floor over ${rounds.length} interleaved rounds: median ${ratio.toFixed(3)} (${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; target >= ${TARGET_RATIO}) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
   console.log(`CPU per request tollgate/floor: median ${cpu.toFixed(3)} (${rounds.map((r) => r.cpuPerReqRatio?.toFixed(2) ?? '?').join(', ')}; target <= ${TARGET_CPU_RATIO}) ${cpu <= TARGET_CPU_RATIO ? 'OK' : 'ABOVE TARGET'}`);
+  if (rounds[0]?.baseline) {
+    const br = median(rounds.map((r) => r.baseline!.ratio));
+    const bc = median(rounds.flatMap((r) => (r.baseline?.cpuPerReqRatio === undefined ? [] : [r.baseline.cpuPerReqRatio])));
+    console.log(`--compare checkout (baseline): ratio median ${br.toFixed(3)} (${rounds.map((r) => r.baseline!.ratio.toFixed(2)).join(', ')}), CPU per request median ${bc.toFixed(3)} x the floor's`);
+  }
   console.log(`tollgate p99 at half the floor's peak: ${tollP99Ms.toFixed(2)} ms (target <= ${TARGET_P99_MS} ms) ${tollP99Ms <= TARGET_P99_MS ? 'OK' : 'ABOVE TARGET'}`);
   console.log(`peak: h2load ${PLAN.peak.clients} clients x ${PLAN.peak.streams} streams, ${PLAN.peak.durationS}s after ${PLAN.peak.warmUpS}s warm-up; latency: open loop over ${PLAN.latency.clients} connections (h2load --rps, connections 1 ms apart), ${PLAN.latency.durationS}s after ${PLAN.latency.warmUpS}s`);
   console.log('');

@@ -10,16 +10,21 @@ import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../../src/proto/load.js';
 import type { CheckRequest, CheckResponse } from '../../src/proto/gen/envoy/service/auth/v3/external_auth.js';
 
+// Tollgate's allow as it is today: headers to strip, and the decision in dynamic metadata (a google.protobuf.Struct,
+// which proto-loader writes through protobufjs's Struct wrapper), 202 bytes like Tollgate's for the bench request.
 const OK: CheckResponse = {
   status: { code: 0 },
-  ok_response: {
-    headers: [
-      { header: { key: 'x-tollgate-decision-id', value: '00000000-0000-4000-8000-000000000000' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-      { header: { key: 'x-tollgate-identity', value: 'billing' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
-    ],
-    headers_to_remove: ['x-tollgate-identity'],
+  ok_response: { headers_to_remove: ['x-tollgate-identity', 'x-tollgate-decision-id'] },
+  dynamic_metadata: {
+    fields: {
+      decision_id: { stringValue: '00000000-0000-4000-8000-000000000000' },
+      identity: { stringValue: 'billing' },
+      identity_source: { stringValue: 'mtls' },
+      verdict: { stringValue: 'allow' },
+      policy_version: { stringValue: '1' },
+    },
   },
-} as CheckResponse;
+} as unknown as CheckResponse;
 
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
 server.addService(serviceDefinition('envoy.service.auth.v3.Authorization'), {

@@ -82,7 +82,23 @@ function overLimit(count: number, bytes: number): ParsedCheck | undefined {
   return undefined;
 }
 
+const AUDIT_MEMO_LIMIT = 4096;
+const AUDIT_MEMO_MAX_LENGTH = 256;
+/** Audit paths of recent request paths, keyed without the query (a query never reaches the memo or the record). */
+const auditPaths = new Map<string, string>();
+
 /** Path for audit records: no query (queries carry tokens), and no segment that holds a detected or opaque value. */
 export function pathForAudit(path: string): string {
-  return redactPath(path);
+  let end = path.indexOf('?');
+  const hash = path.indexOf('#');
+  if (hash !== -1 && (end === -1 || hash < end)) end = hash;
+  const bare = end === -1 ? path : path.slice(0, end);
+  if (bare.length > AUDIT_MEMO_MAX_LENGTH) return redactPath(bare);
+  let audit = auditPaths.get(bare);
+  if (audit === undefined) {
+    audit = redactPath(bare);
+    if (auditPaths.size >= AUDIT_MEMO_LIMIT) auditPaths.clear();
+    auditPaths.set(bare, audit);
+  }
+  return audit;
 }

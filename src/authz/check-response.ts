@@ -1,5 +1,6 @@
 import type { CheckResponse } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
-import { stringStruct } from '../proto/struct.js';
+import type { StructMessage } from '../proto/struct.js';
+import { encodeOkResponse } from './ok-response-encode.js';
 
 export const HEADER_DECISION_ID = 'x-tollgate-decision-id';
 export const HEADER_IDENTITY = 'x-tollgate-identity';
@@ -26,14 +27,27 @@ export const METADATA_KEYS = { decisionId: 'decision_id', identity: 'identity', 
 
 const PERMISSION_DENIED = 7;
 
-function metadataStruct(m: DecisionMetadata) {
-  return stringStruct({
-    [METADATA_KEYS.decisionId]: m.decisionId,
-    [METADATA_KEYS.identity]: m.identity,
-    [METADATA_KEYS.identitySource]: m.identitySource,
-    [METADATA_KEYS.verdict]: m.verdict,
-    [METADATA_KEYS.policyVersion]: m.policyVersion === undefined ? undefined : String(m.policyVersion),
-  });
+/** The Struct `stringStruct` would build, written out: this runs on every Check. */
+function metadataStruct(m: DecisionMetadata): StructMessage {
+  const fields: NonNullable<StructMessage['fields']> = {
+    [METADATA_KEYS.decisionId]: { stringValue: m.decisionId },
+    [METADATA_KEYS.identity]: { stringValue: m.identity },
+  };
+  if (m.identitySource !== undefined) fields[METADATA_KEYS.identitySource] = { stringValue: m.identitySource };
+  fields[METADATA_KEYS.verdict] = { stringValue: m.verdict };
+  if (m.policyVersion !== undefined) fields[METADATA_KEYS.policyVersion] = { stringValue: versionString(m.policyVersion) };
+  return { fields };
+}
+
+let lastVersion = -1;
+let lastVersionString = '';
+
+function versionString(v: number): string {
+  if (v !== lastVersion) {
+    lastVersion = v;
+    lastVersionString = String(v);
+  }
+  return lastVersionString;
 }
 
 /**
@@ -44,11 +58,25 @@ function metadataStruct(m: DecisionMetadata) {
  * neither reaches a later filter or the upstream.
  */
 export function okResponse(meta: DecisionMetadata, signedHeader: string | undefined): CheckResponse {
+  const remove = headersToRemove(signedHeader);
+  const metadata = metadataStruct(meta);
   return {
     status: { code: 0 },
-    ok_response: { headers_to_remove: headersToRemove(signedHeader) },
-    dynamic_metadata: metadataStruct(meta),
+    ok_response: { headers_to_remove: remove },
+    dynamic_metadata: metadata,
+    [HAND_ENCODED]: true,
   } as unknown as CheckResponse;
+}
+
+/** Marks the OK answers `okResponse` built (and nothing else): only their shape is known to the hand-written encoder. */
+const HAND_ENCODED = Symbol('tollgate.handEncoded');
+
+type OkAnswer = { [HAND_ENCODED]?: true; ok_response: { headers_to_remove: readonly string[] }; dynamic_metadata: StructMessage };
+
+/** The answer's bytes when `okResponse` built it, else undefined (then the proto-loader serializer writes it). */
+export function encodedResponse(res: CheckResponse): Buffer | undefined {
+  const ok = res as unknown as OkAnswer;
+  return ok[HAND_ENCODED] ? encodeOkResponse(ok.ok_response.headers_to_remove, ok.dynamic_metadata) : undefined;
 }
 
 /** The headers every OK answer removes, built once per signed-header name (one per policy), not per Check. Never mutated. */

@@ -2,12 +2,13 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { DecisionSink } from '../audit/decision-log.js';
 import type { PolicyManager } from '../engine/policy-manager.js';
+import type { PolicyVersion } from '../engine/policy-version.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { CheckRequest, CheckResponse } from '../proto/gen/envoy/service/auth/v3/external_auth.js';
 import { serviceDefinition } from '../proto/load.js';
-import { authorize } from './authorize.js';
+import { authorize, type Authorization } from './authorize.js';
 import { parseCheckRequest } from './check-request.js';
-import { deniedResponse, okResponse } from './check-response.js';
+import { deniedResponse, encodedResponse, okResponse } from './check-response.js';
 import type { DnsGuard } from './dns-guard.js';
 import { randomUUID } from 'node:crypto';
 
@@ -32,19 +33,26 @@ function denyUnknown(destination: string, reason: string): CheckResponse {
   return deniedResponse({ error: 'egress_denied', decision_id: randomUUID(), identity: 'unknown', destination, reason });
 }
 
-/** Answers one CheckRequest. Never throws: anything unexpected becomes a denial with a reason. */
-export async function check(deps: AuthzDeps, req: CheckRequest): Promise<CheckResponse> {
-  const started = process.hrtime.bigint();
+/**
+ * Answers one CheckRequest. Never throws: anything unexpected becomes a denial with a reason. Synchronous unless the
+ * caller's signed header or a wildcard allow's DNS check needs to wait.
+ */
+export function check(deps: AuthzDeps, req: CheckRequest): CheckResponse | Promise<CheckResponse> {
+  const started = performance.now();
   const parsed = parseCheckRequest(req);
   if (!parsed.ok) {
-    deps.metrics.decisions.inc({ verdict: 'deny', mode: 'enforce' });
+    deps.metrics.decided.inc('deny', 'enforce');
     if (parsed.limit) deps.metrics.limitRejections.inc({ limit: parsed.limit });
     return denyUnknown('(invalid)', parsed.reason);
   }
   const version = deps.policies.current;
-  const { decisionId, identity, identitySource, decision } = await authorize(version, parsed.facts, deps.dns, deps.sink, started);
-  deps.metrics.decisions.inc({ verdict: decision.verdict, mode: decision.mode });
-  deps.metrics.checkSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  const auth = authorize(version, parsed.facts, deps.dns, deps.sink, started);
+  return auth instanceof Promise ? auth.then((a) => respond(deps, version, a, started)) : respond(deps, version, auth, started);
+}
+
+function respond(deps: AuthzDeps, version: PolicyVersion, { decisionId, identity, identitySource, decision }: Authorization, started: number): CheckResponse {
+  deps.metrics.decided.inc(decision.verdict, decision.mode);
+  deps.metrics.checkSeconds.observe((performance.now() - started) / 1000);
   const meta = { decisionId, identity, identitySource, verdict: decision.verdict, policyVersion: version.version };
   if (decision.allowed) return okResponse(meta, version.identities.signedHeaderName);
   return deniedResponse({ error: 'egress_denied', decision_id: decisionId, identity, destination: decision.destination, reason: decision.reason }, meta);
@@ -58,10 +66,12 @@ function tolerantDefinition(): grpc.ServiceDefinition {
   const def = serviceDefinition('envoy.service.auth.v3.Authorization');
   const method = def.Check!;
   const decode = method.requestDeserialize;
+  const encode = method.responseSerialize;
   return {
     ...def,
     Check: {
       ...method,
+      responseSerialize: (res: CheckResponse) => encodedResponse(res) ?? encode(res),
       requestDeserialize: (bytes: Buffer) => {
         try {
           return decode(bytes);
@@ -78,17 +88,23 @@ export function registerAuthz(server: grpc.Server, deps: AuthzDeps): void {
     Check(call: grpc.ServerUnaryCall<CheckRequest | Undecodable, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>) {
       const req = call.request;
       if (isUndecodable(req)) {
-        deps.metrics.decisions.inc({ verdict: 'deny', mode: 'enforce' });
+        deps.metrics.decided.inc('deny', 'enforce');
         callback(null, denyUnknown('(invalid)', `CheckRequest could not be decoded: ${req.undecodable}`));
         return;
       }
-      check(deps, req).then(
-        (res) => callback(null, res),
-        (err: unknown) => {
-          deps.log.error({ err }, 'Check failed; denying');
-          callback(null, denyUnknown('(unknown)', 'internal error while deciding; denied (fail closed)'));
-        },
-      );
+      const failed = (err: unknown) => {
+        deps.log.error({ err }, 'Check failed; denying');
+        callback(null, denyUnknown('(unknown)', 'internal error while deciding; denied (fail closed)'));
+      };
+      let res: CheckResponse | Promise<CheckResponse>;
+      try {
+        res = check(deps, req);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      if (res instanceof Promise) res.then((r) => callback(null, r), failed);
+      else callback(null, res);
     },
   });
 }

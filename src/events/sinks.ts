@@ -18,10 +18,17 @@ function base(r: DecisionRecord | ScrubRecord): EventBase {
   };
 }
 
+/** Written out rather than spread from `base`: one object per Check instead of three, and no spread copies. */
 export function decisionEvent(r: DecisionRecord): DecisionEvent {
-  return {
+  const e: DecisionEvent = {
     kind: 'decision',
-    ...base(r),
+    time: r.time,
+    request_id: r.request_id,
+    decision_id: r.decision_id,
+    identity: r.identity,
+    destination: r.destination,
+    method: r.method,
+    path_template: pathTemplate(r.path),
     verdict: r.verdict,
     mode: r.mode,
     rule: r.rule,
@@ -30,6 +37,11 @@ export function decisionEvent(r: DecisionRecord): DecisionEvent {
     policy_version: r.policy_version,
     identity_source: r.identity_source,
   };
+  if (r.trace_id) {
+    e.trace_id = r.trace_id;
+    e.span_id = r.span_id;
+  }
+  return e;
 }
 
 export function scrubEvent(r: ScrubRecord): ScrubEvent {

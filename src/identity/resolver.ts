@@ -11,6 +11,11 @@ export interface IdentityResolver {
   signedHeaderName: string | undefined;
   resolve(facts: CallerFacts): Promise<ResolvedIdentity>;
   /**
+   * `resolve` without a promise when no signed header has to be verified to decide (the Check hot path): the same
+   * answer, or undefined when the signed header must be verified first (then call `resolve`).
+   */
+  resolveNow(facts: CallerFacts): ResolvedIdentity | undefined;
+  /**
    * The same, synchronously and from connection facts only (mTLS principal, XFCC, source address): for ext_proc
    * behind a gateway whose ext_authz is not Tollgate's, where no signed header was verified.
    */
@@ -60,6 +65,17 @@ export function compileIdentityResolver(doc: PolicyDocument, problems: Problem[]
       return UNKNOWN;
     },
     signedHeaderName: verifier?.header,
+    resolveNow(facts) {
+      for (const source of order) {
+        if (source === 'signed_header') {
+          if (facts.signedHeader && verifier) return undefined;
+          continue;
+        }
+        const name = peerName(source, facts);
+        if (name !== undefined) return { name, source };
+      }
+      return UNKNOWN;
+    },
     async resolve(facts: CallerFacts): Promise<ResolvedIdentity> {
       let rejected: string | undefined;
       for (const source of order) {

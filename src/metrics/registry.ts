@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import { PendingCounter } from './pending-counter.js';
 
 /** Latency buckets (seconds) for work that takes from tens of microseconds to a few seconds. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -11,14 +12,20 @@ export function createMetrics() {
   const registry = new Registry();
   // No prefix: dashboards and alerts expect the standard process_* and nodejs_* names.
   collectDefaultMetrics({ register: registry });
+  // Counted per Check as plain numbers, added to the counter when /metrics reads it.
+  const decisions: Counter<'verdict' | 'mode'> = new Counter({
+    name: 'tollgate_authz_decisions_total',
+    help: 'ext_authz decisions by verdict (allow, deny, report_deny) and mode',
+    labelNames: ['verdict', 'mode'] as const,
+    registers: [registry],
+    collect: () => decided.flush(),
+  });
+  const decided = new PendingCounter(decisions, 'verdict', 'mode');
   return {
     registry,
-    decisions: new Counter({
-      name: 'tollgate_authz_decisions_total',
-      help: 'ext_authz decisions by verdict (allow, deny, report_deny) and mode',
-      labelNames: ['verdict', 'mode'] as const,
-      registers: [registry],
-    }),
+    decisions,
+    /** `decisions` for the Check hot path: `decided.inc(verdict, mode)`. */
+    decided,
     checkSeconds: new Histogram({
       name: 'tollgate_authz_check_duration_seconds',
       help: 'Time to answer one ext_authz Check, from request decoded to response handed to gRPC',

@@ -6,7 +6,22 @@ import { normalizeRequestPath } from './paths.js';
 import type { Mode } from './schema.js';
 import { redactPath, redactText } from '../scrub/path.js';
 
-type Miss = { rule: CompiledRule; why: string };
+const PORT = 1;
+const CONNECT = 2;
+const METHOD = 3;
+const PATH = 4;
+type MissKind = typeof PORT | typeof CONNECT | typeof METHOD | typeof PATH;
+
+/**
+ * The rules that named the host and identity but not the rest: the first one, and the first with its own mode. Only
+ * these two can name the nearest rule of a denial, and their reasons are only written when a request is denied.
+ */
+interface Misses {
+  first: CompiledRule | undefined;
+  firstKind: MissKind;
+  withMode: CompiledRule | undefined;
+  withModeKind: MissKind;
+}
 
 /**
  * Decides whether one outbound request may leave. Pure: the same policy and input always give the
@@ -22,7 +37,7 @@ export function decide(policy: CompiledPolicy, input: DecideInput): Decision {
   const method = input.method.toUpperCase();
   const isConnect = method === 'CONNECT';
   const path = isConnect ? '' : normalizeRequestPath(input.path);
-  const misses: Miss[] = [];
+  const misses: Misses = { first: undefined, firstKind: PORT, withMode: undefined, withModeKind: PORT };
 
   const exactRules = policy.exact.get(authority.host);
   const exactHit = exactRules && matchList(exactRules, identity, authority.port, method, isConnect, path, misses);
@@ -48,10 +63,11 @@ export function decide(policy: CompiledPolicy, input: DecideInput): Decision {
   }
 
   const destination = dest(authority.host, authority.port);
-  if (misses.length > 0) {
-    const near = misses.find((m) => m.rule.mode !== undefined) ?? misses[0]!;
+  if (misses.first) {
+    const near = misses.withMode ?? misses.first;
+    const why = whyMissed(near, misses.withMode ? misses.withModeKind : misses.firstKind, authority.port, method, path);
     // Reasons are stored in the decision log: the path and method are the request's own, so no value may survive in them.
-    return deny(policy, identity, near.rule.mode, 'default-deny', redactText(`no rule allows ${identity} → ${method} ${destination}${redactPath(path)}; nearest rule ${near.rule.id} ${near.why}`), destination);
+    return deny(policy, identity, near.mode, 'default-deny', redactText(`no rule allows ${identity} → ${method} ${destination}${redactPath(path)}; nearest rule ${near.id} ${why}`), destination);
   }
   return deny(policy, identity, undefined, 'default-deny', `no rule allows ${identity} to reach ${destination}`, destination);
 }
@@ -63,33 +79,68 @@ function matchList(
   method: string,
   isConnect: boolean,
   path: string,
-  misses: Miss[],
+  misses: Misses,
 ): CompiledRule | undefined {
   for (const rule of rules) {
     if (rule.identity !== identity && rule.identity !== '*') continue;
     if (port !== undefined && rule.port !== '*' && rule.port !== port) {
-      misses.push({ rule, why: `allows port ${rule.port}, not ${port}` });
+      missed(misses, rule, PORT);
       continue;
     }
     if (isConnect) {
       // A tunnel hides method and path, so only a rule that restricts neither (or names CONNECT) may allow it.
       if (rule.paths || (rule.methods && !rule.methods.has('CONNECT'))) {
-        misses.push({ rule, why: 'restricts methods or paths, which a CONNECT tunnel cannot show' });
+        missed(misses, rule, CONNECT);
         continue;
       }
       return rule;
     }
     if (rule.methods && !rule.methods.has(method)) {
-      misses.push({ rule, why: `allows methods ${[...rule.methods].join(', ')}, not ${method}` });
+      missed(misses, rule, METHOD);
       continue;
     }
-    if (rule.paths && !rule.paths.some((m) => m(path))) {
-      misses.push({ rule, why: `allows paths ${rule.pathPatterns!.join(', ')}, not ${path}` });
+    if (rule.paths && !anyPathMatches(rule.paths, path)) {
+      missed(misses, rule, PATH);
       continue;
     }
     return rule;
   }
   return undefined;
+}
+
+function anyPathMatches(paths: NonNullable<CompiledRule['paths']>, path: string): boolean {
+  for (const m of paths) if (m(path)) return true;
+  return false;
+}
+
+function missed(misses: Misses, rule: CompiledRule, kind: MissKind): void {
+  if (!misses.first) {
+    misses.first = rule;
+    misses.firstKind = kind;
+  }
+  if (!misses.withMode && rule.mode !== undefined) {
+    misses.withMode = rule;
+    misses.withModeKind = kind;
+  }
+}
+
+function whyMissed(rule: CompiledRule, kind: MissKind, port: number | undefined, method: string, path: string): string {
+  if (kind === PORT) return `allows port ${rule.port}, not ${port}`;
+  if (kind === CONNECT) return 'restricts methods or paths, which a CONNECT tunnel cannot show';
+  if (kind === METHOD) return `allows methods ${[...rule.methods!].join(', ')}, not ${method}`;
+  return `allows paths ${rule.pathPatterns!.join(', ')}, not ${path}`;
+}
+
+/** An allow's reason depends on its rule only (a rule naming one identity only matches that identity): built once per rule. */
+const allowReasons = new WeakMap<CompiledRule, string>();
+
+function allowReason(rule: CompiledRule): string {
+  let reason = allowReasons.get(rule);
+  if (reason === undefined) {
+    reason = `allowed by ${rule.id} (${rule.identity === '*' ? 'any identity' : rule.identity} → ${rule.host})`;
+    allowReasons.set(rule, reason);
+  }
+  return reason;
 }
 
 function allow(policy: CompiledPolicy, identity: string, rule: CompiledRule, host: string, port: number | undefined): Decision {
@@ -99,7 +150,7 @@ function allow(policy: CompiledPolicy, identity: string, rule: CompiledRule, hos
     verdict: 'allow',
     mode: rule.mode ?? policy.identityModes.get(identity) ?? policy.defaultMode,
     rule: rule.id,
-    reason: `allowed by ${rule.id} (${rule.identity === '*' ? 'any identity' : identity} → ${rule.host})`,
+    reason: allowReason(rule),
     destination,
     wildcard: rule.wildcard,
   };
