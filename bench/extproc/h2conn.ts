@@ -94,6 +94,14 @@ export class H2Conn {
   private dead: Error | undefined;
   private readonly blocked: StreamState[] = [];
   private corked = false;
+  /**
+   * The server's SETTINGS_MAX_CONCURRENT_STREAMS (Tollgate advertises 1,000; the floor none). Envoy's connection pool
+   * never opens more streams on a connection than that and queues the rest (conn_pool_base.cc
+   * `MultiplexedActiveClientBase::onSettings` lowers `concurrent_stream_limit_`; the pool then queues pending streams),
+   * so streams over the limit wait here for one to close instead of being refused by the server.
+   */
+  private peerMaxStreams = Number.POSITIVE_INFINITY;
+  private readonly pending: Array<{ open: () => void; reject: (e: Error) => void }> = [];
 
   private constructor(socket: Socket, path: string, authority: string) {
     this.socket = socket;
@@ -141,13 +149,27 @@ export class H2Conn {
   stream(plan: StreamPlan): Promise<StreamResult> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(this.dead);
-      const id = this.nextId;
-      this.nextId += 2;
-      const s: StreamState = { id, plan, sendWindow: this.peerInitialWindow, queued: undefined, queuedEnd: false, partial: undefined, replies: [], sawHeaders: false, settled: false, resolve, reject };
-      this.streams.set(id, s);
-      this.write(frameHeader(this.headerBlock.length, T.HEADERS, F.END_HEADERS, id), this.headerBlock);
-      this.sendData(s, plan.first, false);
+      const open = () => {
+        const id = this.nextId;
+        this.nextId += 2;
+        const s: StreamState = { id, plan, sendWindow: this.peerInitialWindow, queued: undefined, queuedEnd: false, partial: undefined, replies: [], sawHeaders: false, settled: false, resolve, reject };
+        this.streams.set(id, s);
+        this.write(frameHeader(this.headerBlock.length, T.HEADERS, F.END_HEADERS, id), this.headerBlock);
+        this.sendData(s, plan.first, false);
+      };
+      if (this.streams.size < this.peerMaxStreams) open();
+      else this.pending.push({ open, reject });
     });
+  }
+
+  /** A stream is gone (closed, reset or ended): open waiting ones while the server's limit allows. */
+  private remove(id: number): void {
+    this.streams.delete(id);
+    this.openPending();
+  }
+
+  private openPending(): void {
+    while (this.pending.length > 0 && this.streams.size < this.peerMaxStreams && !this.dead) this.pending.shift()!.open();
   }
 
   destroy(): void {
@@ -205,14 +227,14 @@ export class H2Conn {
     if (s.settled) return;
     s.settled = true;
     if (err) {
-      this.streams.delete(s.id);
+      this.remove(s.id);
       this.write(frameHeader(4, T.RST_STREAM, 0, s.id), u32(CANCEL));
       s.reject(err);
       return;
     }
     const endMs = performance.now();
     if (s.plan.close === 'reset') {
-      this.streams.delete(s.id);
+      this.remove(s.id);
       this.write(frameHeader(4, T.RST_STREAM, 0, s.id), u32(CANCEL));
     } else {
       this.sendData(s, Buffer.alloc(0), true); // half-close; the stream goes when the server's trailers arrive
@@ -230,6 +252,7 @@ export class H2Conn {
       }
     }
     this.streams.clear();
+    for (const p of this.pending.splice(0)) p.reject(err);
   }
 
   private onData(d: Buffer): void {
@@ -281,7 +304,7 @@ export class H2Conn {
       case T.RST_STREAM: {
         const s = this.streams.get(id);
         if (!s) return;
-        this.streams.delete(id);
+        this.remove(id);
         if (!s.settled) {
           s.settled = true;
           s.reject(new Error(`stream reset by server (error code ${p.readUInt32BE(0)})`));
@@ -298,9 +321,11 @@ export class H2Conn {
             this.peerInitialWindow = value;
             for (const s of this.streams.values()) s.sendWindow += delta;
           } else if (key === 0x5) this.peerMaxFrame = value;
+          else if (key === 0x3) this.peerMaxStreams = value;
         }
         this.write(frameHeader(0, T.SETTINGS, F.ACK, 0));
         this.flushBlocked();
+        this.openPending(); // a raised limit lets waiting streams open
         return;
       }
       case T.PING:
@@ -345,7 +370,7 @@ export class H2Conn {
   }
 
   private endByServer(s: StreamState): void {
-    this.streams.delete(s.id);
+    this.remove(s.id);
     if (!s.settled) {
       s.settled = true;
       s.reject(new Error(`stream ended by server after ${s.replies.length} replies (trailers or an error status)`));
