@@ -70,6 +70,29 @@ describe('ext_proc over real gRPC, driven as Envoy streams a request', () => {
     expect(Number(header(out.headers, 'content-length'))).toBe(out.body.length);
   });
 
+  it('a body with nothing to scrub reaches the upstream byte for byte, its content-length untouched', async () => {
+    const text = '{ "name" : "Zoë Ångström",\n  "city": "K\\u00f8benhavn", "qty": 3, "emoji": "🚚", "tags": [ ] }';
+    const out = await envoy.process(request(text, { path: '/v1/clean' }), ENVOY);
+    expect(out.result).toBe('forwarded');
+    expect(out.bodyModeUsed).toBe('BUFFERED');
+    expect(out.body.equals(Buffer.from(text))).toBe(true);
+    expect(header(out.headers, 'content-length')).toBe(String(Buffer.byteLength(text)));
+    const record = await vi.waitFor(() => {
+      const found = server.scrubs.find((r) => r.path === '/v1/clean');
+      if (!found) throw new Error('no audit record yet');
+      return found;
+    });
+    expect(record).toMatchObject({ outcome: 'forwarded', findings: [] });
+  });
+
+  it('a scrubbed body with multi-byte text gets the content-length of its UTF-8 bytes', async () => {
+    const text = JSON.stringify({ to: 'jane.doe@example.com', note: 'Grüße aus Zürich — 東京 🚚 '.repeat(8) });
+    const out = await envoy.process(request(text), ENVOY);
+    expect(out.result).toBe('forwarded');
+    expect(JSON.parse(out.body.toString('utf8'))).toEqual({ to: '[REDACTED:email]', note: 'Grüße aus Zürich — 東京 🚚 '.repeat(8) });
+    expect(header(out.headers, 'content-length')).toBe(String(out.body.length));
+  });
+
   it('a card number is masked to its last four digits', async () => {
     const out = await envoy.process(request('{"card":"4242 4242 4242 4242"}'), ENVOY);
     expect(JSON.parse(out.body.toString()).card).toMatch(/\*{4}.*4242$/);
