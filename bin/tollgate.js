@@ -12,6 +12,7 @@ function distIsCurrent() {
   let built;
   try {
     built = statSync(new URL('dist/.built', root)).mtimeMs;
+    statSync(new URL('dist/bundle/cli.js', root)); // a dist/ from a build script that made no bundle is no use either
   } catch {
     return false;
   }
