@@ -5,6 +5,7 @@ import type { Detector } from './detector.js';
 import { classifyCard } from './card.js';
 import { classifyIpv4 } from './ip.js';
 import { classifyPhone, NOT_PHONE_CONTEXT, PHONE_CONTEXT, PHONE_LABEL_AFTER } from './phone.js';
+import { createRegionFilter } from './phone-regions.js';
 import { classifySsn, SSN_CONTEXT } from './ssn.js';
 import { continuesAfter, continuesBefore, fieldAfter, fieldBefore, hasContext, insideEscape, isAlnum } from './context.js';
 
@@ -56,6 +57,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
   const ssn = enabled.has('us_ssn');
   const ipv4 = enabled.has('ipv4');
   const phone = enabled.has('phone');
+  const mayBeIn = phone ? createRegionFilter(phoneRegions) : undefined;
   return {
     family: 'numeric',
     ids: (['credit_card', 'us_ssn', 'ipv4', 'phone'] as const).filter((id) => enabled.has(id)),
@@ -188,7 +190,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
           let pEnd = end;
           if (sepAfter.startsWith(')') && text.slice(pStart, start).includes('(')) pEnd = end + 1;
-          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1);
+          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1, mayBeIn);
           if (e164 !== undefined) {
             out.push({ type: 'phone', start: pStart, end: pEnd, normalized: e164 });
             matched = true;

@@ -30,8 +30,9 @@ function looksLikeDate(groups: readonly string[], seps: readonly string[]): bool
  * A phone number, validated by libphonenumber's full metadata (not just length).
  * `+`-prefixed numbers stand alone; national numbers need visible grouping or phone context,
  * and shapes that are really dates, decimals, year ranges or versions are rejected first.
+ * `mayBeIn` (createRegionFilter) skips regions whose metadata rules the digits out without a parse.
  */
-export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: boolean): string | undefined {
+export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: boolean, mayBeIn?: (region: CountryCode, written: string) => boolean): string | undefined {
   const { raw, groups, seps } = span;
   let digits = 0;
   for (const g of groups) digits += g.length;
@@ -56,6 +57,7 @@ export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], 
   let written = '';
   for (const g of groups) written += g;
   for (const region of regions) {
+    if (mayBeIn !== undefined && !mayBeIn(region, written)) continue;
     const parsed = parsePhoneNumberFromString(raw, region);
     if (parsed?.isValid() && (hasCtx || dialledAsWritten(written, groups, parsed))) return parsed.number;
   }
