@@ -8,7 +8,7 @@
  *   npx tsx bench/extproc/rounds.ts --profile  # Tollgate under node --cpu-prof; prints where its time goes
  *   npx tsx bench/extproc/rounds.ts --before <git rev>   # also "before": this tree with src/extproc/ as of <rev>
  *
- * Options: --rounds N, --duration S, --concurrency N (streams in flight, default 16), --no-pin. Tollgate runs from
+ * Options: --rounds N, --duration S, --concurrency N (streams in flight, default 16), --sizes 1KB,64KB, --no-pin. Tollgate runs from
  * src/ (TOLLGATE_FROM_SOURCE=1) so that "before" and the current tree run the same way.
  * Per round and size: requests/s and server CPU µs/request of each; the ratios are paired within the round and
  * reported as median with min–max. Writes bench/results/extproc-rounds.json. Same load generator, bodies, policy
@@ -37,6 +37,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     concurrency: { type: 'string', default: '16' },
+    sizes: { type: 'string', default: '1KB,64KB' },
     profile: { type: 'boolean', default: false },
     before: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -47,8 +48,14 @@ const DURATION_S = Number(flags.duration ?? (flags.quick ? 2 : 3));
 const CONCURRENCY = Number(flags.concurrency);
 const SERVER_CPU = flags['no-pin'] ? undefined : 0;
 const LOAD_CPU = flags['no-pin'] ? undefined : 1;
-const SIZES = { '1KB': 1024, '64KB': 65536 } as const;
-type Size = keyof typeof SIZES;
+const ALL_SIZES = { '1KB': 1024, '64KB': 65536 } as const;
+type Size = keyof typeof ALL_SIZES;
+const SIZES = Object.fromEntries(
+  flags.sizes.split(',').map((n) => {
+    if (!(n in ALL_SIZES)) throw new Error(`--sizes: ${n} is not one of ${Object.keys(ALL_SIZES).join(', ')}`);
+    return [n, ALL_SIZES[n as Size]];
+  }),
+) as Partial<Record<Size, number>>;
 type Name = 'floor' | 'tollgate' | 'before';
 
 const children: Child[] = [];
