@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'src/proto/gen/', 'bench/results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'dist.*/', 'src/proto/gen/', 'bench/results/', 'coverage/'] },
   ...tseslint.configs.recommended,
   {
     rules: {
