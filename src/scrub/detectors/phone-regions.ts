@@ -88,6 +88,8 @@ function gateFor(metadata: InstanceType<typeof Metadata>, region: CountryCode): 
 
 /** A predicate per region list: may the national digits `written` be a valid number of `region`? */
 export function createRegionFilter(regions: readonly CountryCode[]): (region: CountryCode, written: string) => boolean {
+  // The CommonJS build of libphonenumber-js/max does not export Metadata: parse in every region there.
+  if (typeof Metadata !== 'function') return () => true;
   const metadata = new Metadata();
   const gates = new Map<CountryCode, RegionGate | undefined>();
   for (const r of regions) gates.set(r, gateFor(metadata, r));
