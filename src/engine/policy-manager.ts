@@ -1,6 +1,7 @@
 import { readFile, watch } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { CST_PARSE_BYTES } from '../policy/parse.js';
 import { knownSecrets } from '../policy/secrets.js';
 import type { Problem } from '../policy/problems.js';
 import { StalePolicyError, type PolicyStore, type StoredPolicy } from '../store/policy-store.js';
@@ -81,7 +82,7 @@ export class PolicyManager {
     }
     const fileSha = fileText === undefined ? undefined : sha256Hex(fileText);
     if (stored && (fileSha === undefined || stored.sourceSha256 === fileSha)) {
-      const built = buildAtStartup(stored.text);
+      const built = await this.buildAtStartup(stored.text);
       if (built.ok) {
         this.currentVersion = { ...built.build, version: stored.version, etag: etagFor(stored.version, built.build.sha256), loadedAt: stored.updatedAt };
         this.fileSha = stored.sourceSha256;
@@ -93,7 +94,7 @@ export class PolicyManager {
     }
     if (fileError) throw new Error(`policy file ${this.policyFile} cannot be read (${fileError}) and ${where} holds no usable stored policy to serve instead`);
     const text = fileText ?? EMPTY_POLICY;
-    const built = buildAtStartup(text);
+    const built = await this.buildAtStartup(text);
     if (!built.ok) throw new PolicyError(`policy ${this.policyFile ?? '(empty)'} is invalid`, built.problems);
     const version = (stored?.version ?? 0) + 1;
     this.currentVersion = { ...built.build, version, etag: etagFor(version, built.build.sha256), loadedAt: new Date().toISOString() };
@@ -151,6 +152,17 @@ export class PolicyManager {
   /** Checks text as `update` would (same limits, same parser, placeholders resolved) without installing it. */
   async validate(text: string): Promise<BuildResult> {
     return this.build(text, knownSecrets(this.currentVersion.policy.document));
+  }
+
+  /**
+   * Before anything is served the event loop has nothing to protect: a small policy is built in-thread (no worker
+   * start-up, no string round trip). A large one still goes through the worker, whose heap (the parse's hundreds of MB
+   * of garbage) is then given back to the system; built in-thread it would stay in this process's RSS.
+   */
+  private async buildAtStartup(text: string): Promise<BuildResult> {
+    if (text.length > CST_PARSE_BYTES && this.opts.prepare) return this.build(text);
+    const checked = checkPolicy(text);
+    return checked.ok ? compileChecked(text, checked.checked) : checked;
   }
 
   /** Text (as written, or with placeholders put back from `known`) to an installable build: checks off-thread, rules indexed in slices. */
@@ -262,11 +274,6 @@ export class PolicyManager {
   }
 }
 
-/** Before anything is served the event loop has nothing to protect: build in-thread, without a worker's start-up or a string round trip. */
-function buildAtStartup(text: string): BuildResult {
-  const checked = checkPolicy(text);
-  return checked.ok ? compileChecked(text, checked.checked) : checked;
-}
 
 export class PolicyError extends Error {
   constructor(

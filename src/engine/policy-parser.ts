@@ -10,6 +10,8 @@ export interface PolicyParserOptions {
   maxHeapMb?: number;
   /** Start the worker now rather than at the first parse (loading takes about a second; the time limit starts after). Default false. */
   eager?: boolean;
+  /** End the worker after this long without a job, giving its heap back (default 10 s; a burst of reloads reuses it). */
+  idleMs?: number;
 }
 
 type Job =
@@ -30,10 +32,14 @@ export class PolicyParser {
   private closed = false;
   private readonly timeoutMs: number;
   private readonly maxHeapMb: number;
+  /** Ends an idle worker (its heap is the last parse's garbage until then); the next parse starts another. */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleMs: number;
 
   constructor(opts: PolicyParserOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxHeapMb = opts.maxHeapMb ?? 512;
+    this.idleMs = opts.idleMs ?? 10_000;
     if (opts.eager) this.ensureWorker();
   }
 
@@ -57,6 +63,7 @@ export class PolicyParser {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.idleTimer);
     const w = this.worker;
     this.worker = undefined;
     if (this.running) this.finish({ ok: false, problems: [{ path: '(document)', message: 'not parsed: the server is shutting down' }] });
@@ -88,6 +95,7 @@ export class PolicyParser {
     // A large document leaves hundreds of MB in the worker's heap: end the worker so the process gives them back.
     if (r.job.text.length > CST_PARSE_BYTES) this.replaceWorker();
     else this.pump();
+    this.idleTimer?.refresh();
   }
 
   private ensureWorker(): Worker {
@@ -125,6 +133,12 @@ export class PolicyParser {
       this.finish({ ok: false, problems: [{ path: '(document)', message: 'policy parser stopped unexpectedly' }] });
     });
     this.worker = worker;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.worker === worker && !this.running && this.jobs.length === 0) this.replaceWorker();
+      else if (this.worker === worker) this.idleTimer?.refresh();
+    }, this.idleMs);
+    this.idleTimer.unref();
     return worker;
   }
 
