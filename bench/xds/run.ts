@@ -17,7 +17,8 @@
  * When the fan-out target is missed (or with --profile), a second Tollgate runs under `node --cpu-prof` and the
  * samples taken during its PUT rounds show where the time goes.
  *
- * Writes bench/results/xds.json (xds-<N>-destinations.json with --destinations N other than 1000).
+ * Writes bench/results/xds.json (xds-<N>-destinations.json with --destinations N other than 1000, xds-build.json
+ * with --skip-fanout).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -520,7 +521,7 @@ if (!flags['skip-fanout']) {
 const totalS = (performance.now() - started) / 1000;
 const fanOut = fan ? (({ lastRound: _drop, ...rest }) => rest)(fan) : undefined;
 // The default (1,000 destinations) is bench/results/xds.json; other sizes get their own file.
-const path = writeResult(PLAN.destinations === 1000 ? 'xds' : `xds-${PLAN.destinations}-destinations`, {
+const path = writeResult(flags['skip-fanout'] ? 'xds-build' : PLAN.destinations === 1000 ? 'xds' : `xds-${PLAN.destinations}-destinations`, {
   command: `npx tsx bench/xds/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
   quick,
   pinned: pin,
