@@ -1,5 +1,5 @@
 import type { EventBus } from '../events/bus.js';
-import type { EgressEvent } from '../events/types.js';
+import type { DecisionEvent, EgressEvent } from '../events/types.js';
 import type { InventoryRecord, InventoryStore, InventoryTable } from '../store/inventory-store.js';
 import { DeltaBatch } from './delta-batch.js';
 import { hostMatches, splitDestination } from './destination.js';
@@ -119,11 +119,24 @@ export class Inventory {
     const edges = new DeltaBatch();
     const tokens = new DeltaBatch();
     const pii = new DeltaBatch();
+    // Events come in bursts from one clock and often from one edge: parse a repeated time and key a repeated edge once.
+    let lastTime = '';
+    let lastAt = Number.NaN;
+    let last: DecisionEvent | undefined;
+    let lastKey = '';
     for (const e of events) {
-      const at = Date.parse(e.time);
+      if (e.time !== lastTime) {
+        lastTime = e.time;
+        lastAt = Date.parse(e.time);
+      }
+      const at = lastAt;
       if (Number.isNaN(at)) continue;
       if (e.kind === 'decision') {
-        const key = edgeKey(e);
+        if (!last || !sameEdge(last, e)) {
+          last = e;
+          lastKey = edgeKey(e);
+        }
+        const key = lastKey;
         foldDecision(edges, key, e, at);
         if (e.request_id) this.join.remember(e.request_id, key);
       } else if (e.kind === 'access') {
@@ -238,6 +251,10 @@ export class Inventory {
       after = page.next;
     }
   }
+}
+
+function sameEdge(a: DecisionEvent, b: DecisionEvent): boolean {
+  return a.identity === b.identity && a.destination === b.destination && a.method === b.method && a.path_template === b.path_template;
 }
 
 /** `["billing","api.stripe.com:443",` for every edge key of that identity and destination. */
