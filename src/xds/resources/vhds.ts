@@ -90,13 +90,26 @@ export class VhdsVirtualHostPlan {
   readonly typeUrl = TYPE_URL.virtualHost;
   readonly typeName = VIRTUAL_HOST;
   readonly name: string;
-  readonly memoKey = undefined;
   readonly audience = 'vhds' as const;
-  readonly refs: { clusters: string[] };
+  private clusterRefs: { clusters: string[] } | undefined;
 
   constructor(private readonly vh: DestinationVirtualHost) {
     this.name = vhdsName(vh.host);
-    this.refs = { clusters: [...new Set(destinationClusters(vh.dests))] };
+  }
+
+  /**
+   * Everything the encoding depends on (the name spells the host): per destination, in order, scheme, port, CONNECT
+   * and wildcard, as sameDestinations compares them. An unchanged host reuses the last resource without encoding.
+   */
+  get memoKey(): string {
+    let key = '';
+    for (const d of this.vh.dests) key += `${d.scheme === 'https' ? 's' : 'p'}${d.port}${d.connect ? 'c' : ''}${d.wildcard ? 'w' : ''};`;
+    return key;
+  }
+
+  /** Computed only for a resource that is (re)made: an unchanged host's refs come with its reused resource. */
+  get refs(): { clusters: string[] } {
+    return (this.clusterRefs ??= { clusters: [...new Set(destinationClusters(this.vh.dests))] });
   }
 
   json(): Json {
