@@ -10,7 +10,7 @@ export interface PolicyParserOptions {
   maxHeapMb?: number;
   /** Start the worker now rather than at the first parse (loading takes about a second; the time limit starts after). Default false. */
   eager?: boolean;
-  /** End the worker after this long without a job, giving its heap back (default 10 s; a burst of reloads reuses it). */
+  /** End the worker after this long without a job, giving its heap back (default: never; a worker after a document over 1 MiB is always ended). */
   idleMs?: number;
 }
 
@@ -39,7 +39,7 @@ export class PolicyParser {
   constructor(opts: PolicyParserOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxHeapMb = opts.maxHeapMb ?? 512;
-    this.idleMs = opts.idleMs ?? 10_000;
+    this.idleMs = opts.idleMs ?? 0;
     if (opts.eager) this.ensureWorker();
   }
 
@@ -64,6 +64,7 @@ export class PolicyParser {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const w = this.worker;
     this.worker = undefined;
     if (this.running) this.finish({ ok: false, problems: [{ path: '(document)', message: 'not parsed: the server is shutting down' }] });
@@ -134,11 +135,16 @@ export class PolicyParser {
     });
     this.worker = worker;
     clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      if (this.worker === worker && !this.running && this.jobs.length === 0) this.replaceWorker();
-      else if (this.worker === worker) this.idleTimer?.refresh();
-    }, this.idleMs);
-    this.idleTimer.unref();
+    this.idleTimer = undefined;
+    if (this.idleMs > 0) {
+      const timer = setTimeout(() => {
+        if (this.worker !== worker) return;
+        if (!this.running && this.jobs.length === 0) this.replaceWorker();
+        else timer.refresh();
+      }, this.idleMs);
+      timer.unref();
+      this.idleTimer = timer;
+    }
     return worker;
   }
 
