@@ -1,7 +1,5 @@
 import { mkdir, open, readFile, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { headerHash, ZERO_HASH, type SegmentHeader } from '../../audit/chain.js';
 import { verifyAuditDir } from '../../audit/verify.js';
 import type { EgressEvent } from '../../events/types.js';
@@ -21,6 +19,7 @@ import {
 import { loadIndex, saveIndex, scanSegment, type SegmentInfo, type SegmentScan } from './audit-index.js';
 import { COMPRESSED_SUFFIX, isCompressed, linesBackward, listSegments, QUARANTINE_DIR, quarantineName, readOversizedLine, segmentName } from './audit-segment-file.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { gzipSegment } from './audit-compress.js';
 import { AuditEncoder, type AuditEncoderStats } from './audit-encoder.js';
 
 export interface EmbeddedAuditOptions {
@@ -96,7 +95,6 @@ interface Pending {
 }
 
 const DAY_MS = 86_400_000;
-const gzipAsync = promisify(gzip);
 
 /**
  * The embedded audit store: hash-chained JSONL segments in `<dataDir>/audit/`, written by group commit (every
@@ -125,6 +123,7 @@ export class EmbeddedAuditStore implements AuditStore {
   private readonly compressSealed: boolean;
   /** The background compression of sealed segments (never inside a group commit's path). */
   private compressing: Promise<void> | undefined;
+  private compressAgain = false;
   private indexWrite: Promise<void> = Promise.resolve();
   /** Plain copies of compressed segments, removed once the queries that may read them are done. */
   private readonly removals = new Set<Promise<unknown>>();
@@ -252,7 +251,7 @@ export class EmbeddedAuditStore implements AuditStore {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
     }
-    await this.compressing;
+    while (this.compressing) await this.compressing;
     await Promise.allSettled([...this.removals]);
     await this.encoder.close();
     await this.active.fh.close();
@@ -300,7 +299,7 @@ export class EmbeddedAuditStore implements AuditStore {
       if (this.draining) await this.draining;
       else await new Promise((r) => setImmediate(r));
     }
-    await this.compressing;
+    while (this.compressing) await this.compressing;
     await Promise.allSettled([...this.removals]);
   }
 
@@ -541,16 +540,24 @@ export class EmbeddedAuditStore implements AuditStore {
   }
 
   private kickCompression(): void {
-    if (this.compressing || this.closed) return;
+    if (this.closed) return;
+    if (this.compressing) {
+      // Sealed after the running pass took its list: one more pass once it ends.
+      this.compressAgain = true;
+      return;
+    }
+    this.compressAgain = false;
     this.compressing = this.compressPending().finally(() => {
       this.compressing = undefined;
+      if (this.compressAgain) this.kickCompression();
     });
   }
 
   /**
-   * Gzips sealed segments not compressed yet, oldest first, one at a time, between group commits. Crash-safe: the
-   * compressed copy is written as `.gz.tmp`, fsynced, checked (it decompresses to the very bytes), renamed into place,
-   * and only then is the plain file removed; `finishCompressions` completes or undoes whatever a crash interrupted.
+   * Gzips sealed segments not compressed yet, oldest first, one at a time, beside group commits (never inside one).
+   * Crash-safe: the compressed copy is written as `.gz.tmp`, fsynced, checked (it decompresses to the very bytes),
+   * renamed into place, and only then is the plain file removed; `finishCompressions` completes or undoes whatever a
+   * crash interrupted.
    */
   private async compressPending(): Promise<void> {
     for (const info of [...this.sealed]) {
@@ -560,20 +567,7 @@ export class EmbeddedAuditStore implements AuditStore {
       const file = info.file + COMPRESSED_SUFFIX;
       const tmp = join(this.dir, `${file}.tmp`);
       try {
-        const body = await readFile(plain);
-        // The index says how long the segment is; a file of another size is not what was sealed: leave it to verify.
-        if (body.length !== info.bytes) {
-          this.warn(`audit: ${info.file} is ${body.length} bytes, the index says ${info.bytes}; not compressed`);
-          continue;
-        }
-        const z = await gzipAsync(body, { level: 6 });
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await writeFully(fh, z, 0);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
+        const { bytesIn, bytesOut } = await gzipSegment(plain, tmp, info.bytes);
         // Retention may have removed the segment meanwhile: then its compressed copy must not appear.
         if (!this.sealed.includes(info)) {
           await rm(tmp, { force: true });
@@ -582,7 +576,7 @@ export class EmbeddedAuditStore implements AuditStore {
         await rename(tmp, join(this.dir, file));
         await fsyncDir(this.dir);
         info.file = file;
-        info.stored_bytes = z.length;
+        info.stored_bytes = bytesOut;
         await this.persistIndex();
         // Queries that started before the switch may still be reading the plain file: it goes once they are done.
         const removal = Promise.allSettled([...this.queries])
@@ -591,22 +585,23 @@ export class EmbeddedAuditStore implements AuditStore {
           .finally(() => this.removals.delete(removal));
         this.removals.add(removal);
         this.counters.compressed_segments++;
-        this.counters.compressed_bytes_in += body.length;
-        this.counters.compressed_bytes_out += z.length;
+        this.counters.compressed_bytes_in += bytesIn;
+        this.counters.compressed_bytes_out += bytesOut;
       } catch (err) {
         await rm(tmp, { force: true }).catch(() => undefined);
-        this.warn(`audit: compressing ${info.file} failed (kept plain, retried later): ${(err as Error).message}`);
-        return;
+        // Removed by retention while being compressed: nothing to report.
+        if (this.sealed.includes(info)) this.warn(`audit: compressing ${info.file} failed (kept plain, retried later): ${(err as Error).message}`);
       }
     }
   }
 
-  /** At open: a `.gz.tmp` is an unfinished compression (its plain segment is intact): removed; a plain segment whose `.gz` is in place: removed. */
+  /** At open: a `.gz.tmp` is an unfinished compression (its plain segment is intact): removed; a plain segment whose `.gz` is in place: removed; a stray index temp file: removed. */
   private async finishCompressions(): Promise<void> {
     const names = await readdir(this.dir);
     const set = new Set(names);
     for (const n of names) {
-      if (n.endsWith(`${COMPRESSED_SUFFIX}.tmp`)) await rm(join(this.dir, n), { force: true });
+      // A `.gz.tmp` of a compression, or an index write's temp file (`.index.json.<pid>.<ms>.tmp`), cut short by a crash.
+      if (n.endsWith(`${COMPRESSED_SUFFIX}.tmp`) || (n.startsWith('.index.json.') && n.endsWith('.tmp'))) await rm(join(this.dir, n), { force: true });
       else if (n.startsWith('audit-') && n.endsWith('.jsonl') && set.has(n + COMPRESSED_SUFFIX)) await rm(join(this.dir, n), { force: true });
     }
   }
