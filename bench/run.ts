@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'scrub-pathological': { file: 'bench/scrub/pathological.ts', what: 'worst-case inputs stay linear' },
   'scrub-scan': { file: 'bench/scrub/scan.ts', what: 'scan --jsonl in-process on 20 MB mixed JSONL vs a read/parse/write floor (--quick, --baseline DIR)' },
   audit: { file: 'bench/audit/write.ts', what: 'group-committed audit appends vs one fsync per record' },
+  'audit-thread-cost': { file: 'bench/audit/thread-cost.ts', what: 'audit CPU per record on the event loop: in-thread vs encoder worker vs a no-op floor; bytes/record plain and gzipped (--quick)' },
   'inventory-memory': { file: 'bench/inventory/memory.ts', what: 'bytes per discovery edge' },
   'ui-render': { file: 'bench/ui/render.ts', what: 'dashboard first render and time to interactive with 10,000 edges' },
   'redis-check-ratio': { file: 'bench/redis/check-ratio.ts', what: 'Check throughput on the Redis stores vs the embedded stores (ratio, in-process client)' },
