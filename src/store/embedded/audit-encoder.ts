@@ -50,6 +50,8 @@ export class AuditEncoder {
         resolve(this.inline(events, seq, prev));
         return;
       }
+      // Held while a group is out: a process with nothing else to do must not exit with records half written.
+      w.ref();
       this.running = job;
     });
   }
@@ -106,6 +108,7 @@ export class AuditEncoder {
       const job = this.running;
       if (!job || job.id !== msg.id) return;
       this.running = undefined;
+      worker.unref();
       if (msg.group) {
         this.counters.worker_groups++;
         job.resolve(msg.group);
