@@ -106,7 +106,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   // With a Redis URL the replicas share policy, inventory, alert state and the xDS fleet view; without one nothing changes.
   const shared = config.redisUrl ? await openRedisState({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, replicaId: config.replicaId }, log, reportError) : undefined;
   const policyStore = shared?.policyStore ?? new EmbeddedPolicyStore(config.dataDir, { onQuarantine: quarantined });
-  const parser = new PolicyParser();
+  const parser = new PolicyParser({ eager: true });
   const policies = new PolicyManager(policyStore, log, config.policyFile, { prepare: (text, known) => parser.prepare(text, known), reportError, storage, storePath: policyStore.path });
   await policies.init();
   const example = exampleSecretsIn(policies.current.policy.document);
