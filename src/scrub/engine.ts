@@ -121,6 +121,7 @@ export class DetectorSet {
 
   /** Drop disabled and allowlisted matches, then keep the higher-priority (then longer) of overlapping ones. */
   private resolve(text: string, matches: Match[]): Match[] {
+    if (matches.length === 0) return matches;
     const kept = matches.filter(
       (m) => this.enabled.has(m.type) && !(this.allowlist.size > 0 && (this.allowlist.has(text.slice(m.start, m.end)) || (m.normalized !== undefined && this.allowlist.has(m.normalized)))),
     );

