@@ -55,11 +55,19 @@ export function encodeResponse(res: ProcessingResponse): Uint8Array {
   return encoded.get(res) ?? RESPONSE.encode(RESPONSE.fromObject(res)).finish();
 }
 
-/** A reply sent as is to many streams: frozen, and encoded once. */
+/** A reply sent as is to many streams: frozen all the way down (its bytes cannot follow a change), and encoded once. */
 export function constantReply(res: ProcessingResponse): ProcessingResponse {
-  const frozen = Object.freeze(res);
+  const frozen = deepFreeze(res);
   encoded.set(frozen, RESPONSE.encode(RESPONSE.fromObject(frozen)).finish());
   return frozen;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /**
