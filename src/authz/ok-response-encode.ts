@@ -10,41 +10,67 @@ import type { StructMessage } from '../proto/struct.js';
  *                   dynamic_metadata = 4: Struct { fields = 1: map<string, Value { string_value = 3 }> } }
  */
 export function encodeOkResponse(headersToRemove: readonly string[], metadata: StructMessage): Buffer {
+  const head = headBytes(headersToRemove);
   const fields = metadata.fields ?? {};
-  const keys = Object.keys(fields);
   // Sizes first (lengths are varints, so each nested message's size must be known before its bytes).
-  let okLen = 0;
-  for (const h of headersToRemove) okLen += fieldLen(Buffer.byteLength(h));
+  let n = 0;
   let structLen = 0;
-  const entryLens: number[] = new Array(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = fields[k]?.stringValue ?? '';
-    const valueLen = fieldLen(Buffer.byteLength(v));
-    const entryLen = fieldLen(Buffer.byteLength(k)) + fieldLen(valueLen);
-    entryLens[i] = entryLen;
+  for (const k in fields) {
+    const key = keyBytes(k);
+    const vLen = Buffer.byteLength(fields[k]?.stringValue ?? '');
+    const valueLen = fieldLen(vLen);
+    const entryLen = key.length + fieldLen(valueLen);
+    scratch[n++] = vLen;
+    scratch[n++] = entryLen;
     structLen += fieldLen(entryLen);
   }
-  const total = 4 + fieldLen(okLen) + fieldLen(structLen);
-  const buf = Buffer.allocUnsafe(total);
-  let at = 0;
-  // status { code: 0 }
-  buf[at++] = 0x0a;
-  buf[at++] = 0x02;
-  buf[at++] = 0x08;
-  buf[at++] = 0x00;
-  at = tag(buf, at, 0x1a, okLen);
-  for (const h of headersToRemove) at = str(buf, at, 0x2a, h);
+  const buf = Buffer.allocUnsafe(head.length + fieldLen(structLen));
+  let at = head.copy(buf, 0);
   at = tag(buf, at, 0x22, structLen);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = fields[k]?.stringValue ?? '';
-    at = tag(buf, at, 0x0a, entryLens[i]!);
-    at = str(buf, at, 0x0a, k);
-    at = tag(buf, at, 0x12, fieldLen(Buffer.byteLength(v)));
-    at = str(buf, at, 0x1a, v);
+  n = 0;
+  for (const k in fields) {
+    const vLen = scratch[n++]!;
+    at = tag(buf, at, 0x0a, scratch[n++]!);
+    at += keyBytes(k).copy(buf, at);
+    at = tag(buf, at, 0x12, fieldLen(vLen));
+    at = tag(buf, at, 0x1a, vLen);
+    at += buf.write(fields[k]?.stringValue ?? '', at, 'utf8');
   }
   return buf;
+}
+
+/** Value and entry sizes of the Struct being written (encoding is synchronous, so one array serves every call). */
+const scratch: number[] = [];
+
+/** `status` and `ok_response` bytes per headers_to_remove list (one list per signed-header name, never mutated). */
+const heads = new WeakMap<readonly string[], Buffer>();
+
+function headBytes(headersToRemove: readonly string[]): Buffer {
+  let head = heads.get(headersToRemove);
+  if (!head) {
+    let okLen = 0;
+    for (const h of headersToRemove) okLen += fieldLen(Buffer.byteLength(h));
+    head = Buffer.alloc(4 + fieldLen(okLen));
+    // status { code: 0 }
+    head.set([0x0a, 0x02, 0x08, 0x00]);
+    let at = tag(head, 4, 0x1a, okLen);
+    for (const h of headersToRemove) at = str(head, at, 0x2a, h);
+    heads.set(headersToRemove, head);
+  }
+  return head;
+}
+
+/** A map entry's key field (`0a len key`), per Struct key: the keys are Tollgate's own few names. */
+const keys = new Map<string, Buffer>();
+
+function keyBytes(k: string): Buffer {
+  let b = keys.get(k);
+  if (!b) {
+    b = Buffer.alloc(fieldLen(Buffer.byteLength(k)));
+    str(b, 0, 0x0a, k);
+    if (keys.size < 64) keys.set(k, b);
+  }
+  return b;
 }
 
 /** Bytes of a length-delimited field with a one-byte tag and `len` bytes of content. */
