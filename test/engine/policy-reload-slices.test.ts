@@ -33,10 +33,9 @@ const get = (host: string) => ({ identity: 'billing', authority: host, method: '
 
 describe('a large policy reload never holds requests for the whole compile', () => {
   it('a 10,000-rule update is indexed in slices; between them requests are decided by the old policy, then the new one serves whole', async () => {
-    let m: PolicyManager | undefined;
     const seen: Array<{ version: number; oldAllowed: boolean; newAllowed: boolean }> = [];
-    m = await manager(async () => {
-      const v = m!.current;
+    const m: PolicyManager = await manager(async () => {
+      const v = m.current;
       seen.push({ version: v.version, oldAllowed: decide(v.policy, get('old-9.example.com')).allowed, newAllowed: decide(v.policy, get('new-9999.example.com')).allowed });
       await new Promise((r) => setImmediate(r));
     });
