@@ -3,7 +3,8 @@ import { encodeMessage } from '../../src/proto/strict/encode.js';
 import { buildResources, planResources } from '../../src/xds/resources/build.js';
 import { xdsOptionsSchema } from '../../src/xds/resources/options.js';
 import { checkEnvoySemantics } from '../../src/xds/semantics/index.js';
-import { TYPE_URL } from '../../src/xds/types.js';
+import { Snapshot } from '../../src/xds/cache/snapshot.js';
+import { TYPE_URL, makeResource } from '../../src/xds/types.js';
 import { EnvoyGateway } from '../drivers/envoy-gateway.js';
 import { XdsDeltaDriver } from '../drivers/xds-delta-driver.js';
 import { XdsSotwDriver } from '../drivers/xds-sotw-driver.js';
@@ -40,6 +41,24 @@ describe('VHDS resources', () => {
       ['egress_http/api.one.example', 'egress_http/api.one.example'],
       ['egress_http/*.cdn.example', 'egress_http/*.cdn.example'],
     ]);
+  });
+});
+
+describe('the VHDS view of a snapshot', () => {
+  it('shares the other types, and a VirtualHost naming a missing cluster makes the snapshot inconsistent (last good one keeps serving)', () => {
+    const cluster = makeResource(TYPE_URL.cluster, 'out_https|a.example|443', Buffer.from('c'));
+    const route = makeResource(TYPE_URL.route, 'egress_http', Buffer.from('r'));
+    const vhdsRoute = makeResource(TYPE_URL.route, 'egress_http', Buffer.from('v'));
+    const listener = makeResource(TYPE_URL.listener, 'egress_http', Buffer.from('l'), { routes: ['egress_http'] });
+    const good = makeResource(TYPE_URL.virtualHost, 'egress_http/a.example', Buffer.from('a'), { clusters: ['out_https|a.example|443'] });
+    const ok = Snapshot.from('1', [cluster, route, listener]).withVhds([vhdsRoute, good]);
+    expect(ok.consistent()).toEqual([]);
+    expect(ok.vhds!.resources(TYPE_URL.cluster)).toBe(ok.resources(TYPE_URL.cluster));
+    expect(ok.viewFor(true).get(TYPE_URL.route, 'egress_http')).toBe(vhdsRoute);
+    expect(ok.viewFor(false).get(TYPE_URL.route, 'egress_http')).toBe(route);
+    const bad = makeResource(TYPE_URL.virtualHost, 'egress_http/b.example', Buffer.from('b'), { clusters: ['out_https|b.example|443'] });
+    const broken = Snapshot.from('2', [cluster, route, listener]).withVhds([vhdsRoute, good, bad]);
+    expect(broken.consistent()).toEqual(['in the VHDS view: virtual host "egress_http/b.example" names cluster "out_https|b.example|443", which is not in the snapshot']);
   });
 });
 

@@ -40,6 +40,8 @@ export class Snapshot {
    * same resources except the route configurations and the VirtualHost resources, which `withVhds` replaced.
    */
   vhds: Snapshot | undefined;
+  /** In a VHDS view: the types it does not share with its snapshot. */
+  private ownTypes: ReadonlySet<string> | undefined;
 
   /** Groups resources by type URL and name; `version` is what clients see as version_info / system_version_info. */
   static from(version: string, resources: Iterable<Resource>): Snapshot {
@@ -60,6 +62,7 @@ export class Snapshot {
     for (const [typeUrl, named] of this.byType) if (!own.has(typeUrl)) byType.set(typeUrl, named as Map<string, Resource>);
     for (const [typeUrl, named] of own) byType.set(typeUrl, named);
     this.vhds = new Snapshot(this.version, byType, problems);
+    this.vhds.ownTypes = new Set(own.keys());
     return this;
   }
 
@@ -133,10 +136,13 @@ export class Snapshot {
         }
       }
     };
-    for (const named of this.byType.values()) {
+    for (const [typeUrl, named] of this.byType) {
+      // A VHDS view shares every other type with its snapshot, checked there: only its own types, and what names a
+      // route configuration (listeners), can differ.
+      const shared = this.ownTypes !== undefined && !this.ownTypes.has(typeUrl);
       for (const resource of named.values()) {
         const refs = resource.refs;
-        if (!refs) continue;
+        if (!refs || (shared && !refs.routes)) continue;
         check(resource, TYPE_URL.route, refs.routes);
         check(resource, TYPE_URL.cluster, refs.clusters);
         check(resource, TYPE_URL.endpoint, refs.endpoints);
