@@ -33,6 +33,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGET_RATIO = 0.85;
 const TARGET_CPU_RATIO = 1.25;
 const TARGET_P99_MS = 2;
+/** Above this share of a CPU used by other processes during a run, throughput ratios are not reported as met or missed. */
+const SKEWED_OTHER_PCT = 15;
 
 const { values: flags } = parseArgs({
   options: {
@@ -368,7 +370,7 @@ async function main(): Promise<void> {
     profile = prof;
   }
 
-  printTable(floor, tollgate, rounds, tollP99Ms, policy.rules);
+  printTable(floor, tollgate, rounds, tollP99Ms, policy.rules, maxOtherCpuPct > SKEWED_OTHER_PCT);
   console.log(`other processes: at most ${maxOtherCpuPct}% of a CPU during any measured run${maxOtherCpuPct > 15 ? ' -- SKEWED, rerun on a quiet machine' : ''}\n`);
   if (profile) printProfile(profile.summary, profile.srcInclusive, profile.file);
 
@@ -421,7 +423,8 @@ async function main(): Promise<void> {
       p99TargetMs: TARGET_P99_MS,
       floorRssMiB: round((floor.rssKiBAfterPeak ?? Number.NaN) / 1024, 1),
       tollgateRssMiB: round((tollgate.rssKiBAfterPeak ?? Number.NaN) / 1024, 1),
-      meetsThroughputTarget: ratio >= TARGET_RATIO,
+      // With other processes on the server's core, req/s measures the scheduler's share, not Tollgate's cost.
+      meetsThroughputTarget: maxOtherCpuPct > SKEWED_OTHER_PCT ? null : ratio >= TARGET_RATIO,
       meetsLatencyTarget: tollP99Ms <= TARGET_P99_MS,
       maxOtherCpuPct,
     },
@@ -469,7 +472,7 @@ async function measureProfile(
   };
 }
 
-function printTable(floor: ServerRun, toll: ServerRun, rounds: readonly Round[], tollP99Ms: number, rules: number): void {
+function printTable(floor: ServerRun, toll: ServerRun, rounds: readonly Round[], tollP99Ms: number, rules: number, skewed: boolean): void {
   const ms = (us: number | undefined) => (us === undefined ? '-' : (us / 1000).toFixed(2));
   const mib = (k: number | undefined) => (k === undefined ? '-' : (k / 1024).toFixed(1));
   const lat = (l: LatencyRun | undefined) => [l ? `${l.targetRps} (${Math.round(l.log.achievedRps)})` : '-', ms(l?.log.latencyUs.p50), ms(l?.log.latencyUs.p99), ms(l?.log.latencyUs.max)];
@@ -489,7 +492,7 @@ function printTable(floor: ServerRun, toll: ServerRun, rounds: readonly Round[],
   console.log('');
   const ratio = median(rounds.map((r) => r.ratio));
   const cpu = median(rounds.flatMap((r) => (r.cpuPerReqRatio === undefined ? [] : [r.cpuPerReqRatio])));
-  console.log(`ratio tollgate/floor over ${rounds.length} interleaved rounds: median ${ratio.toFixed(3)} (${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; target >= ${TARGET_RATIO}) ${ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
+  console.log(`ratio tollgate/floor over ${rounds.length} interleaved rounds: median ${ratio.toFixed(3)} (${rounds.map((r) => r.ratio.toFixed(2)).join(', ')}; target >= ${TARGET_RATIO}) ${skewed ? 'NOT MEANINGFUL: other processes shared the cores; compare CPU per request' : ratio >= TARGET_RATIO ? 'OK' : 'BELOW TARGET'}`);
   console.log(`CPU per request tollgate/floor: median ${cpu.toFixed(3)} (${rounds.map((r) => r.cpuPerReqRatio?.toFixed(2) ?? '?').join(', ')}; target <= ${TARGET_CPU_RATIO}) ${cpu <= TARGET_CPU_RATIO ? 'OK' : 'ABOVE TARGET'}`);
   if (rounds[0]?.baseline) {
     const br = median(rounds.map((r) => r.baseline!.ratio));
