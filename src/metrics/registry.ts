@@ -77,7 +77,7 @@ export function createMetrics() {
     xdsBuildSeconds: new Histogram({ name: 'tollgate_xds_snapshot_build_duration_seconds', help: 'Time to build and encode one snapshot', buckets: LATENCY_BUCKETS, registers: [registry] }),
     xdsResponses: new Counter({
       name: 'tollgate_xds_responses_total',
-      help: 'Envoy answers to pushed resources by type (cluster, listener, route, endpoint, secret) and result: ack, nack',
+      help: 'Envoy answers to pushed resources by type (cluster, listener, route, endpoint, secret, virtual_host) and result: ack, nack',
       labelNames: ['type', 'result'] as const,
       registers: [registry],
     }),
@@ -111,6 +111,6 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** `type.googleapis.com/envoy.config.cluster.v3.Cluster` → `cluster`: a fixed, small label set. */
 export function xdsTypeLabel(typeUrl: string): string {
   const name = typeUrl.slice(typeUrl.lastIndexOf('.') + 1);
-  const known: Record<string, string> = { Cluster: 'cluster', Listener: 'listener', RouteConfiguration: 'route', ClusterLoadAssignment: 'endpoint', Secret: 'secret' };
+  const known: Record<string, string> = { Cluster: 'cluster', Listener: 'listener', RouteConfiguration: 'route', ClusterLoadAssignment: 'endpoint', Secret: 'secret', VirtualHost: 'virtual_host' };
   return known[name] ?? 'other';
 }
