@@ -3,7 +3,7 @@
  * against a no-op Check server on the same gRPC stack (the floor), driven by h2load with a
  * pre-serialized CheckRequest built exactly as Envoy builds it.
  *
- *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR]
+ *   npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR] [--node-flags "--flag ..."]
  *
  * Per server: start it in its own process (pinned to CPU 0; h2load runs single-threaded on CPU 1),
  * check one real call is an allow, run a fixed-count verification pass (every response 200 and exactly
@@ -45,11 +45,12 @@ const { values: flags } = parseArgs({
     rules: { type: 'string', default: '10000' },
     rounds: { type: 'string' },
     compare: { type: 'string' },
+    'node-flags': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (flags.help) {
-  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR]');
+  console.log('Usage: npx tsx bench/authz/check.ts [--quick] [--profile | --no-profile] [--no-pin] [--rules N] [--rounds N] [--compare DIR] [--node-flags "--flag ..."]');
   process.exit(0);
 }
 requireH2load();
@@ -328,7 +329,8 @@ async function main(): Promise<void> {
   await checkIdle('floor');
   const floor = await measure('floor', startNoop);
   await checkIdle('tollgate');
-  const tollgate = await measure('tollgate', startTollgate());
+  // --node-flags apply to the Tollgate under test only (with --compare, try a V8 flag against the same tree without it).
+  const tollgate = await measure('tollgate', startTollgate(flags['node-flags']?.split(' ').filter(Boolean) ?? []));
   const baseline = flags.compare ? await measure('baseline', startTollgate([], resolve(flags.compare))) : undefined;
   const rounds: Round[] = [];
   for (let i = 0; i < PLAN.rounds; i++) {
