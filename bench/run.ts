@@ -21,6 +21,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'redis-propagation': { file: 'bench/redis/propagation.ts', what: 'PUT on replica A → replica B decides with it, through Redis (p50/p99 over 100 updates)' },
   'cli-startup': { file: 'bench/cli/startup.ts', what: 'tollgate --version/--help/scan/decide/validate start-up (compiled, tsx, before) vs node -e 0' },
   'policy-reload': { file: 'bench/policy/reload.ts', what: 'Check p50/p99 at 1k req/s with and without a 10k-rule policy reload, interleaved per round (--quick, --rps N, --no-xds)' },
+  'policy-stall': { file: 'bench/policy/stall.ts', what: 'longest event-loop block while a policy is built: compile on the loop vs worker + sliced indexing, in-process (--quick, --rules N)' },
   'policy-scale': { file: 'bench/policy/scale.ts', what: '10k vs 100k rules: start-up, restart, RSS, PUT, p50/p99 at 4k req/s (--quick, --sizes, --rps)' },
   'redis-audit': { file: 'bench/redis/audit.ts', what: 'audit records/s shipped to Redis Streams vs one XADD per round trip' },
 };
