@@ -4,6 +4,7 @@ import { buildDetectors, type Detector } from './detectors/index.js';
 import { DEFAULT_PHONE_REGIONS } from './detectors/phone.js';
 import { createFingerprinter, type Fingerprinter } from './fingerprint.js';
 import { Prefilter } from './prefilter.js';
+import { DEFAULT_PHONE_PARSE_BUDGET, ScanBudget } from './scan-budget.js';
 import type { Finding, FindingLocation, Match, ScanContext } from './types.js';
 
 export interface CompileOptions {
@@ -24,6 +25,11 @@ export interface CompileOptions {
    * else ''. For callers that never report fingerprints (`tollgate scan --jsonl`): no HMAC per finding.
    */
   fingerprints?: 'all' | 'hash-only';
+  /**
+   * libphonenumber parses one scan (a body, a stream, or one `scanText`/`match` call) may spend
+   * (DEFAULT_PHONE_PARSE_BUDGET); past it, phone-shaped candidates are redacted by shape alone.
+   */
+  phoneParseBudget?: number;
 }
 
 export interface ScanOptions {
@@ -48,6 +54,7 @@ export class DetectorSet {
   private readonly familyOf: ReadonlyMap<DetectorId, number>;
   private readonly allowlist: ReadonlySet<string>;
   private readonly hashOnly: boolean;
+  readonly phoneParseBudget: number;
 
   constructor(opts: CompileOptions = {}) {
     this.actions = resolveActions(opts.actions, DEFAULT_ACTIONS);
@@ -68,6 +75,21 @@ export class DetectorSet {
     this.familyOf = familyOf;
     this.allowlist = new Set(opts.allowlist ?? []);
     this.hashOnly = opts.fingerprints === 'hash-only';
+    const budget = opts.phoneParseBudget ?? DEFAULT_PHONE_PARSE_BUDGET;
+    if (!Number.isInteger(budget) || budget < 0) throw new Error(`phoneParseBudget must be a non-negative integer, got ${budget}`);
+    this.phoneParseBudget = budget;
+  }
+
+  /** A fresh budget for one scan (one body or one stream). */
+  newBudget(): ScanBudget {
+    return new ScanBudget(this.phoneParseBudget);
+  }
+
+  /** `opts` with a scan budget in its context: the given one, or a new one for this scan. */
+  budgeted(opts: ScanOptions): ScanOptions & { context: ScanContext & { budget: ScanBudget } } {
+    const budget = opts.context?.budget;
+    if (budget !== undefined) return opts as ScanOptions & { context: ScanContext & { budget: ScanBudget } };
+    return { ...opts, context: { ...opts.context, budget: this.newBudget() } };
   }
 
   /**
@@ -78,6 +100,7 @@ export class DetectorSet {
   match(text: string, ctx: ScanContext = {}, families?: ReadonlySet<number>): Match[] {
     const out: Match[] = [];
     if (text.length === 0) return out;
+    if (ctx.budget === undefined) ctx = { ...ctx, budget: this.newBudget() };
     const first = this.prefilter?.firstPositions(text);
     for (let i = 0; i < this.detectors.length; i++) {
       if (families !== undefined && !families.has(i)) continue;

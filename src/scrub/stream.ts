@@ -10,6 +10,8 @@ export interface StreamStep {
   findings: Finding[];
   /** True once any finding so far had the `block` action. */
   blocked: boolean;
+  /** Set on the step where the stream's phone budget first ran out (see ScanBudget): the scan is over-redacting from there on. */
+  note?: string;
 }
 
 export interface BodyStream {
@@ -18,6 +20,8 @@ export interface BodyStream {
   end(): StreamStep;
   /** Raw chars held back right now (bounded by one chunk plus `maxCarryRaw`). */
   readonly pending: number;
+  /** Phone-shaped candidates redacted by shape alone so far, because the stream spent its phone budget. */
+  readonly phoneBudgetExhausted: number;
 }
 
 /** Decoded text before the emitted boundary kept only as context for context-word detectors. */
@@ -39,8 +43,12 @@ export function maxCarryRaw(set: DetectorSet): number {
  * or a quoted JSON string outside one). Memory per stream: one chunk + `maxCarryRaw(set)` raw
  * chars + 64 chars of context. Invalid UTF-8 is scanned as U+FFFD. Binary types pass through.
  */
-export function createBodyStream(set: DetectorSet, contentType: string | undefined, opts: ScanOptions = {}): BodyStream {
+export function createBodyStream(set: DetectorSet, contentType: string | undefined, given: ScanOptions = {}): BodyStream {
   const { mode } = bodyModeFor(contentType);
+  // One phone budget for the whole stream, however it is chunked.
+  const opts = set.budgeted(given);
+  const budget = opts.context.budget;
+  let noted = false;
   const carry = set.maxMatchLength;
   const decoder = new TextDecoder('utf-8');
   let lookbehind = '';
@@ -88,17 +96,22 @@ export function createBodyStream(set: DetectorSet, contentType: string | undefin
       findings.push({ ...f, start: base + rawAt(view, f.start), end: base + rawAt(view, f.end) });
       if (f.action === 'block') blocked = true;
     }
+    const spent = noted ? undefined : budget.note();
+    if (spent !== undefined) noted = true;
     const emittedUnits = view.map === undefined ? rawBoundary : unitsBefore(view.map, rawBoundary);
     lookbehind = (lookbehind + view.text.slice(0, emittedUnits)).slice(-LOOKBEHIND);
     pending = pending.slice(rawBoundary);
     base += rawBoundary;
-    return { output, findings, blocked };
+    return { output, findings, blocked, ...(spent !== undefined ? { note: spent } : {}) };
   }
 
   return {
     mode,
     get pending() {
       return pending.length;
+    },
+    get phoneBudgetExhausted() {
+      return budget.structural;
     },
     push(chunk) {
       pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });

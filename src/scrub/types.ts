@@ -1,4 +1,5 @@
 import type { DetectorId, ScrubAction } from './config.js';
+import type { ScanBudget } from './scan-budget.js';
 
 /** A raw detection inside one scanned string; internal only, because it points at the raw value. */
 export interface Match {
@@ -33,4 +34,6 @@ export interface Finding {
 export interface ScanContext {
   /** Field name, JSON path or header name the text came from; used as a context word. */
   key?: string;
+  /** The scan's shared libphonenumber budget and memo (one per body or stream); one per `match` call when absent. */
+  budget?: ScanBudget;
 }

@@ -190,7 +190,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
           let pEnd = end;
           if (sepAfter.startsWith(')') && text.slice(pStart, start).includes('(')) pEnd = end + 1;
-          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1, mayBeIn);
+          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1, mayBeIn, ctx.budget);
           if (e164 !== undefined) {
             out.push({ type: 'phone', start: pStart, end: pEnd, normalized: e164 });
             matched = true;

@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
+import type { ScanBudget } from '../scan-budget.js';
 
 export const PHONE_CONTEXT = /phone|\btel\b|tel[:.]|mobile|\bcell|\bfax|\bcall|contact|whats ?app|\bsms\b|\bdial|\bph\b|\bmob\b|telefon|portable|móvil|reach (?:me|us)|\btext me/i;
 
@@ -31,8 +32,10 @@ function looksLikeDate(groups: readonly string[], seps: readonly string[]): bool
  * `+`-prefixed numbers stand alone; national numbers need visible grouping or phone context,
  * and shapes that are really dates, decimals, year ranges or versions are rejected first.
  * `mayBeIn` (createRegionFilter) skips regions whose metadata rules the digits out without a parse.
+ * With a `budget`, a candidate written the same way (and with the same context) is decided once per
+ * scan, and once its parses are spent the rest are decided by shape (`structural`): fail closed.
  */
-export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: boolean, mayBeIn?: (region: CountryCode, written: string) => boolean): string | undefined {
+export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: boolean, mayBeIn?: (region: CountryCode, written: string) => boolean, budget?: ScanBudget): string | undefined {
   const { raw, groups, seps } = span;
   let digits = 0;
   for (const g of groups) digits += g.length;
@@ -42,26 +45,57 @@ export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], 
   const onlyDots = seps.length > 0 && seps.every((s) => s === '.');
   if (onlyDots && (groups.length === 2 || groups.some((g) => g.length < 2))) return undefined;
   if (groups.length === 2 && groups[0]!.length === 4 && groups[1]!.length === 4 && /^(19|20)/.test(groups[0]!) && /^(19|20)/.test(groups[1]!)) return undefined;
-  if (raw.charCodeAt(0) === 43) {
-    const parsed = parsePhoneNumberFromString(raw);
-    return parsed?.isValid() ? parsed.number : undefined;
-  }
-  // Without a country code or a phone word nearby, only clearly phone-shaped numbers qualify:
-  // three or more groups, not dot-separated (versions, build numbers), no lone digit groups but the first.
-  if (!hasCtx) {
+  if (raw.charCodeAt(0) !== 43 && !hasCtx) {
+    // Without a country code or a phone word nearby, only clearly phone-shaped numbers qualify:
+    // three or more groups, not dot-separated (versions, build numbers), no lone digit groups but the first.
     if (groups.length < 3 || onlyDots) return undefined;
     // ddd-dd-dddd is the SSN shape; a phone written that way needs a phone word.
     if (groups.length === 3 && groups[0]!.length === 3 && groups[1]!.length === 2 && groups[2]!.length === 4) return undefined;
     for (let i = 1; i < groups.length; i++) if (groups[i]!.length < 2) return undefined;
   }
+  if (budget === undefined) return validate(span, regions, hasCtx, mayBeIn, undefined);
+  // The groups and separators are the raw text's own digit runs and the gaps between them, so the
+  // raw text and the context flag determine the decision.
+  const key = (hasCtx ? '1' : '0') + raw;
+  const seen = budget.recall(key);
+  if (seen !== undefined) return seen ?? undefined;
+  const decided = validate(span, regions, hasCtx, mayBeIn, budget);
+  budget.remember(key, decided ?? null);
+  return decided;
+}
+
+/** libphonenumber's verdict on a candidate that passed the shape checks, or the shape's alone once the budget is spent. */
+function validate(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: boolean, mayBeIn: ((region: CountryCode, written: string) => boolean) | undefined, budget: ScanBudget | undefined): string | undefined {
+  const { raw, groups } = span;
   let written = '';
   for (const g of groups) written += g;
-  for (const region of regions) {
+  if (raw.charCodeAt(0) === 43) {
+    // E.164: a country code and national number, 7 to 15 digits in all (checked above).
+    if (budget !== undefined && !budget.takeParse()) return structural(budget, `+${written}`);
+    const parsed = parsePhoneNumberFromString(raw);
+    return parsed?.isValid() ? parsed.number : undefined;
+  }
+  for (let r = 0; r < regions.length; r++) {
+    const region = regions[r]!;
     if (mayBeIn !== undefined && !mayBeIn(region, written)) continue;
+    if (budget !== undefined && !budget.takeParse()) {
+      // The regions not parsed yet: a length one of them allows is enough.
+      return structural(budget, written);
+    }
     const parsed = parsePhoneNumberFromString(raw, region);
     if (parsed?.isValid() && (hasCtx || dialledAsWritten(written, groups, parsed))) return parsed.number;
   }
   return undefined;
+}
+
+/**
+ * The fail-closed decision once the parses are spent: the candidate already has a phone's shape
+ * (digit count, grouping, no date/version/SSN shape, and, national, a length some remaining configured
+ * region allows), so it is treated as a phone. Its fingerprint is of the digits as written, not E.164.
+ */
+function structural(budget: ScanBudget, normalized: string): string {
+  budget.structural++;
+  return normalized;
 }
 
 /**

@@ -11,8 +11,13 @@ export interface BodySummary {
   contentType: string | undefined;
   /** UTF-16 code units scanned (0 in headers-only mode). */
   charsScanned: number;
-  /** Why the body was not scanned, or scanned differently than its content type says. */
+  /** Why the body was not scanned, or scanned differently than its content type says, or that its phone budget ran out. */
   note?: string;
+  /**
+   * Phone-shaped candidates redacted by shape alone because the body spent its libphonenumber budget
+   * (CompileOptions.phoneParseBudget): a hostile or unusual body; absent when 0.
+   */
+  phoneBudgetExhausted?: number;
 }
 
 export interface BodyScrubResult extends ScrubResult {
@@ -84,8 +89,16 @@ export function decodeBody(body: string | Uint8Array): { text: string; lossy: bo
 }
 
 /** Scans and scrubs one whole (buffered) body according to its Content-Type. */
-export function scrubBody(set: DetectorSet, body: string | Uint8Array, contentType?: string, opts: ScanOptions = {}): BodyScrubResult {
+export function scrubBody(set: DetectorSet, body: string | Uint8Array, contentType?: string, given: ScanOptions = {}): BodyScrubResult {
   const { mode, note } = bodyModeFor(contentType);
+  const opts = set.budgeted(given);
+  const budget = opts.context.budget;
+  /** The budget's note and count, added once the scan is done. */
+  const withBudget = (r: BodyScrubResult): BodyScrubResult => {
+    const spent = budget.note();
+    if (spent === undefined) return r;
+    return { ...r, summary: { ...r.summary, note: r.summary.note !== undefined ? `${r.summary.note}; ${spent}` : spent, phoneBudgetExhausted: budget.structural } };
+  };
   const headersOnly = (why: string | undefined): BodyScrubResult => ({
     output: typeof body === 'string' ? body : '',
     findings: [],
@@ -100,8 +113,8 @@ export function scrubBody(set: DetectorSet, body: string | Uint8Array, contentTy
   if (mode === 'json') {
     const r = scrubJson(set, text, opts);
     const { note: jsonNote, ...rest } = r;
-    return { ...rest, summary: jsonNote !== undefined ? { ...summary, mode: 'text', note: summary.note !== undefined ? `${jsonNote}; ${summary.note}` : jsonNote } : summary };
+    return withBudget({ ...rest, summary: jsonNote !== undefined ? { ...summary, mode: 'text', note: summary.note !== undefined ? `${jsonNote}; ${summary.note}` : jsonNote } : summary });
   }
-  if (mode === 'form') return { ...scrubUrlEncoded(set, text, 'form', opts), summary };
-  return { ...scrubText(set, text, opts), summary };
+  if (mode === 'form') return withBudget({ ...scrubUrlEncoded(set, text, 'form', opts), summary });
+  return withBudget({ ...scrubText(set, text, opts), summary });
 }

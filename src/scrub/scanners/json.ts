@@ -47,7 +47,10 @@ function firstQuick(quick: readonly Match[], pos: number): number {
  * with the JSON path as context, so replacements land inside values and the document stays valid.
  * Numbers that hold a finding become strings (`4111…` → `"************1111"`).
  */
-export function scrubJson(set: DetectorSet, raw: string, opts: ScanOptions = {}): JsonScrubResult {
+export function scrubJson(set: DetectorSet, raw: string, given: ScanOptions = {}): JsonScrubResult {
+  // One phone budget for the first pass and every re-scanned value.
+  const opts = set.budgeted(given);
+  const budget = opts.context.budget;
   // Escapes hide values from the first pass (`alice\u0040example.com` has no `@`): gate on the decoded
   // text, then map the first-pass matches back onto the raw text.
   const gate = raw.includes('\\') ? decodeJsonEscapes(raw) : { text: raw };
@@ -73,7 +76,7 @@ export function scrubJson(set: DetectorSet, raw: string, opts: ScanOptions = {})
     const decoded = s.escaped ? decodeJsonString(raw, s.start, s.end) : undefined;
     const text = decoded ? decoded.text : isString ? raw.slice(s.start + 1, s.end - 1) : raw.slice(s.start, s.end);
     const base = isString ? s.start + 1 : s.start;
-    const local = isString && !decoded ? reuse(quick, firstQuick(quick, s.start), base, s.end - 1) ?? set.match(text, { key: s.path }, families) : set.match(text, { key: s.path }, families);
+    const local = isString && !decoded ? reuse(quick, firstQuick(quick, s.start), base, s.end - 1) ?? set.match(text, { key: s.path, budget }, families) : set.match(text, { key: s.path, budget }, families);
     if (local.length === 0) continue;
     const scanOpts: ScanOptions = { ...opts, location: { kind: 'json', path: s.where } };
     const localFindings = set.toFindings(text, local, scanOpts);

@@ -18,7 +18,10 @@ export function decodeComponent(raw: string, start: number, end: number): { text
  * `a=1&b=2` (form bodies and query strings): each value is decoded and scanned with its field name
  * as context, then re-encoded; finding offsets point into the raw encoded text.
  */
-export function scrubUrlEncoded(set: DetectorSet, raw: string, kind: 'form' | 'query', opts: ScanOptions = {}): ScrubResult {
+export function scrubUrlEncoded(set: DetectorSet, raw: string, kind: 'form' | 'query', given: ScanOptions = {}): ScrubResult {
+  // One phone budget for every field of the body or query.
+  const opts = set.budgeted(given);
+  const budget = opts.context.budget;
   const findings: Finding[] = [];
   let out = '';
   let pos = 0;
@@ -39,7 +42,7 @@ export function scrubUrlEncoded(set: DetectorSet, raw: string, kind: 'form' | 'q
     for (let p = 0; p < parts.length; p++) {
       const { text, at } = parts[p]!;
       if (text.length === 0) continue;
-      const local = set.scanText(text, { ...opts, ...(p === 1 ? { context: { key: name } } : {}), location });
+      const local = set.scanText(text, { ...opts, ...(p === 1 ? { context: { key: name, budget } } : {}), location });
       for (const f of local) {
         findings.push({ ...f, start: at(f.start), end: at(f.end) });
         const rep = replacementFor(f.type, f.action, text.slice(f.start, f.end), f.fingerprint);
