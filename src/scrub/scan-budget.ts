@@ -28,6 +28,11 @@ export class ScanBudget {
     return true;
   }
 
+  /** True once no parse is left: decisions are then by shape, cheaper than a memo lookup. */
+  get spent(): boolean {
+    return this.parsesLeft <= 0;
+  }
+
   get parsesUsed(): number {
     return this.phoneParses - this.parsesLeft;
   }

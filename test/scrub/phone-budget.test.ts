@@ -90,6 +90,8 @@ describe('phone validation budget', () => {
     // A bare number without grouping or a phone word is never phone-shaped, so it stays.
     expect(r.output).toContain('4155552671');
     expect(r.summary.phoneBudgetExhausted).toBe(1);
+    // Never validated, so no value to join on: every such phone has the one `unvalidated` fingerprint.
+    expect(r.findings.map((f) => f.fingerprint)).toEqual([strict.fingerprint('phone', 'unvalidated')]);
   });
 
   it('refuses a budget that is not a non-negative integer', () => {

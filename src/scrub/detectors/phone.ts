@@ -54,6 +54,8 @@ export function classifyPhone(span: PhoneSpan, regions: readonly CountryCode[], 
     for (let i = 1; i < groups.length; i++) if (groups[i]!.length < 2) return undefined;
   }
   if (budget === undefined) return validate(span, regions, hasCtx, mayBeIn, undefined);
+  // Once the parses are spent the shape decides, which costs less than building a memo key.
+  if (budget.spent) return validate(span, regions, hasCtx, mayBeIn, budget);
   // The groups and separators are the raw text's own digit runs and the gaps between them, so the
   // raw text and the context flag determine the decision.
   const key = (hasCtx ? '1' : '0') + raw;
@@ -71,7 +73,7 @@ function validate(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: bool
   for (const g of groups) written += g;
   if (raw.charCodeAt(0) === 43) {
     // E.164: a country code and national number, 7 to 15 digits in all (checked above).
-    if (budget !== undefined && !budget.takeParse()) return structural(budget, `+${written}`);
+    if (budget !== undefined && !budget.takeParse()) return structural(budget);
     const parsed = parsePhoneNumberFromString(raw);
     return parsed?.isValid() ? parsed.number : undefined;
   }
@@ -80,7 +82,7 @@ function validate(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: bool
     if (mayBeIn !== undefined && !mayBeIn(region, written)) continue;
     if (budget !== undefined && !budget.takeParse()) {
       // The regions not parsed yet: a length one of them allows is enough.
-      return structural(budget, written);
+      return structural(budget);
     }
     const parsed = parsePhoneNumberFromString(raw, region);
     if (parsed?.isValid() && (hasCtx || dialledAsWritten(written, groups, parsed))) return parsed.number;
@@ -89,13 +91,20 @@ function validate(span: PhoneSpan, regions: readonly CountryCode[], hasCtx: bool
 }
 
 /**
- * The fail-closed decision once the parses are spent: the candidate already has a phone's shape
- * (digit count, grouping, no date/version/SSN shape, and, national, a length some remaining configured
- * region allows), so it is treated as a phone. Its fingerprint is of the digits as written, not E.164.
+ * What a phone redacted by shape alone is fingerprinted as: one value for all of them. A hostile body
+ * holds tens of thousands (an HMAC each was a third of its scan), and digits that were never validated
+ * are no phone to join on downstream; `hash` replaces them all with the same token.
  */
-function structural(budget: ScanBudget, normalized: string): string {
+export const UNVALIDATED_PHONE = 'unvalidated';
+
+/**
+ * The fail-closed decision once the parses are spent: the candidate already has a phone's shape
+ * (7–15 digits, grouping, no date/version/SSN shape, and, written nationally, a length some configured
+ * region not yet parsed allows), so it is treated as a phone.
+ */
+function structural(budget: ScanBudget): string {
   budget.structural++;
-  return normalized;
+  return UNVALIDATED_PHONE;
 }
 
 /**
