@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { EgressEvent } from '../../events/types.js';
 import { encodeGroup, type EncodedGroup } from './audit-encode.js';
@@ -33,8 +34,13 @@ export class AuditEncoder {
   private readyWaiters: Array<(ok: boolean) => void> = [];
   private readonly counters: AuditEncoderStats = { worker_groups: 0, inline_groups: 0, worker_failures: 0 };
 
+  /**
+   * `useWorker` defaults to whether this process may run on more than one CPU (`availableParallelism` follows the
+   * affinity mask, so `taskset -c 0` or a one-CPU container counts as one): handing a group over costs more CPU in
+   * all than encoding it in-thread (bench/audit/thread-cost.ts), which only pays off when the worker has a core of its own.
+   */
   constructor(private readonly opts: { useWorker?: boolean; onWarn?: (message: string) => void } = {}) {
-    if (opts.useWorker !== false) this.start();
+    if (opts.useWorker ?? availableParallelism() > 1) this.start();
   }
 
   /** One group at a time (the store commits serially: each group chains to the previous one's last hash). */

@@ -40,7 +40,7 @@ export interface EmbeddedAuditOptions {
   /** How often age rotation and retention run while idle (default 60 s). */
   maintenanceIntervalMs?: number;
   now?: () => number;
-  /** Encode records (canonical JSON, hash chain) on a worker thread, off the event loop (default true); false: in-thread. */
+  /** Encode records (canonical JSON, hash chain) on a worker thread, off the event loop; default: when the process may use more than one CPU. */
   encodeInWorker?: boolean;
   /** Recovery and housekeeping problems (a torn tail cut off, an index that could not be written). */
   onWarn?: (message: string) => void;
