@@ -50,6 +50,7 @@ const inputs: Record<string, (size: number) => string> = {
   'overlapping anchors': (n) => fill('sk-sk-ant-sk-proj-xoxapp-glpat-gl', n),
   'phone-shaped reference numbers': (n) => fill('ref 415-555-2671-42, ', n),
   'phone-shaped references, all distinct': (n) => fillEach((i) => `ref ${decoyDigits(i, 3)}-${decoyDigits(i * 7 + 3, 3)}-${decoyDigits(i * 13 + 5, 4)}-${decoyDigits(i, 2)}, `, n),
+  'phone-shaped runs back to back, distinct': (n) => fillEach((i) => `(${decoyDigits(i, 3)}) ${decoyDigits(i * 7 + 3, 3)}-${decoyDigits(i * 13 + 5, 4)} `, n),
   '+ numbers, all distinct': (n) => fillEach((i) => `+${decoyDigits(i, 2)} ${decoyDigits(i * 7 + 3, 3)} ${decoyDigits(i * 13 + 5, 4)}, `, n),
   'non-ASCII text with @': (n) => fill('日本語のテキスト😀 @ ', n),
   'json deep nesting': (n) => '['.repeat(n / 2) + ']'.repeat(n / 2),

@@ -83,6 +83,13 @@ describe('phone validation budget', () => {
     expect(r.summary.note).toBeUndefined();
   });
 
+  it('scrubs every phone of a list written back to back with single spaces (one long digit run)', () => {
+    const phones = ['(415) 555-2671', '(415) 555-2672', '(415) 555-2673', '(415) 555-2674', '(415) 555-2675', '(212) 555-0188'];
+    const r = scrubBody(set, `Numbers: ${phones.join(' ')}`, 'text/plain');
+    for (const p of phones) expect(r.output).not.toContain(p.slice(-8));
+    expect(r.findings.filter((f) => f.type === 'phone')).toHaveLength(phones.length);
+  });
+
   it('a budget of 0 redacts every phone-shaped value by shape and reports it', () => {
     const strict = compileDetectors({ fingerprintKey: 'test-key', phoneParseBudget: 0 });
     const r = scrubBody(strict, 'ref 415-555-2671-42 then 4155552671 then 1234', 'text/plain');

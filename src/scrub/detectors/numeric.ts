@@ -91,7 +91,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           while (cut > runStart && !isDigitCode(text.charCodeAt(cut - 1))) cut--;
           const before = out.length;
           // Phones are not looked for in digit soup this long (libphonenumber per sub-range would make it the hot spot).
-          if (cut > runStart) classifyRun(text, runStart, cut, ctx, out, false);
+          if (cut > runStart) classifyRun(text, runStart, cut, ctx, out);
           // A value that reaches past the cut starts within its last LONGEST_VALUE chars: resume at a group there.
           let next = Math.max(runStart + 1, cut - LONGEST_VALUE, out.length > before ? out[out.length - 1]!.end : 0);
           while (next < groupEnd && isDigitCode(text.charCodeAt(next)) && isDigitCode(text.charCodeAt(next - 1))) next++;
@@ -183,7 +183,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
         }
         // Phones are tried only from the run's start or right after a previous match, so a long
         // run costs a linear number of libphonenumber parses, not one per sub-range.
-        if (!matched && phones && notPhone !== 1 && g === phoneFrom && !(g > 0 && prefixEnd > runStart)) {
+        if (!matched && phones && notPhone !== 1 && g === phoneFrom) {
           let pStart = start;
           // A leading `(` belongs to the number only when it closes after the first group: `(415) 555…`, not `(415-555-2671)`.
           if (g === 0) pStart = text.charCodeAt(prefixEnd - 1) === 40 && !(seps[0] ?? '').startsWith(')') ? prefixEnd : runStart;
