@@ -90,7 +90,8 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           const groupEnd = cut;
           while (cut > runStart && !isDigitCode(text.charCodeAt(cut - 1))) cut--;
           const before = out.length;
-          // Phones are not looked for in digit soup this long (libphonenumber per sub-range would make it the hot spot).
+          // Phones too (a list of numbers written back to back is one long run): tried only at the run start and
+          // right after a match, and the scan's phone budget (ScanBudget) bounds the parses.
           if (cut > runStart) classifyRun(text, runStart, cut, ctx, out);
           // A value that reaches past the cut starts within its last LONGEST_VALUE chars: resume at a group there.
           let next = Math.max(runStart + 1, cut - LONGEST_VALUE, out.length > before ? out[out.length - 1]!.end : 0);
