@@ -1,8 +1,8 @@
-import { diffLines } from '../dashboard/text-diff.js';
 import type { PolicyManager, PolicyOrigin } from '../engine/policy-manager.js';
 import type { PolicyVersion } from '../engine/policy-version.js';
 import type { AdminEvent } from '../events/types.js';
 import { redactPolicyText } from '../policy/secrets.js';
+import { policyDiff, type PolicyDiff } from './policy-diff.js';
 import type { AdminCaller } from './roles.js';
 
 /** Appends one admin record to the hash-chained audit log; resolves once it is durable (or queued for a retry). */
@@ -11,17 +11,20 @@ export type AdminAuditSink = (event: AdminEvent) => Promise<void>;
 /** Who acted when the admin API runs without tokens (loopback only): anyone local, with every right. */
 export const LOOPBACK_CALLER: AdminCaller = { name: 'loopback', role: 'admin' };
 
-/** Versions whose predecessor is remembered: enough for the PUTs in flight at any one time. */
+/** Diffs of recent changes kept for `installed()`: enough for the PUTs in flight at any one time (each is bounded). */
 const REMEMBERED = 32;
 
 /**
  * Turns policy changes into `admin` audit records: API writes (who, role, remote), refused attempts, and policy-file
- * reloads (`who: "file"`), each with the line diff of the redacted texts so that no inline secret reaches the log.
+ * reloads (`who: "file"`), each with a bounded diff of the redacted texts (so no inline secret reaches the log):
+ * the first changed lines, counts of added/removed lines and the sha256 of both redacted texts (see `policyDiff`).
+ * Only the current version is referenced (the manager holds it anyway); a replaced version is let go once its diff is
+ * taken, which runs sliced between Checks.
  */
 export class PolicyAudit {
   private last: PolicyVersion;
-  /** to_version → the version it replaced, filled synchronously as versions install (before `update()` resolves). */
-  private readonly replaced = new Map<number, PolicyVersion>();
+  /** to_version → the diff against the version it replaced, started synchronously as versions install. */
+  private readonly diffs = new Map<number, Promise<{ from: number; diff: PolicyDiff }>>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -33,16 +36,18 @@ export class PolicyAudit {
     this.unsubscribe = policies.subscribe((v, origin: PolicyOrigin) => {
       const from = this.last;
       this.last = v;
-      this.replaced.set(v.version, from);
-      if (this.replaced.size > REMEMBERED) this.replaced.delete(this.replaced.keys().next().value!);
+      const diff = policyDiff(redactPolicyText(from.text, from.policy.document), redactPolicyText(v.text, v.policy.document)).then((d) => ({ from: from.version, diff: d }));
+      diff.catch(() => undefined); // reported by whoever awaits it
+      this.diffs.set(v.version, diff);
+      if (this.diffs.size > REMEMBERED) this.diffs.delete(this.diffs.keys().next().value!);
       // API writes are recorded by the route, which knows the caller; another replica's write was recorded there.
-      if (origin === 'file') void this.append(changeEvent(v, from, { who: 'file', method: 'RELOAD', path: '(policy file)' }));
+      if (origin === 'file') void this.change(v, { who: 'file', method: 'RELOAD', path: '(policy file)' });
     });
   }
 
   /** A PUT installed `v`. */
   installed(v: PolicyVersion, caller: AdminCaller, remote: string): Promise<void> {
-    return this.append(changeEvent(v, this.replaced.get(v.version), { who: caller.name, role: caller.role, remote, method: 'PUT', path: '/v1/policy' }));
+    return this.change(v, { who: caller.name, role: caller.role, remote, method: 'PUT', path: '/v1/policy' });
   }
 
   /** A PUT that changed nothing: stale ETag (`etag_mismatch`) or a role that may not write (`forbidden`). */
@@ -67,6 +72,20 @@ export class PolicyAudit {
     this.unsubscribe();
   }
 
+  private async change(v: PolicyVersion, by: ChangeBy): Promise<void> {
+    let event: AdminEvent;
+    try {
+      const pending = this.diffs.get(v.version);
+      // Not seen installing (a version from before this audit existed): diff against nothing.
+      const d = pending ? await pending : { from: undefined, diff: await policyDiff('', redactPolicyText(v.text, v.policy.document)) };
+      event = changeEvent(v, d.from, d.diff, by);
+    } catch (err) {
+      this.onError(err);
+      return;
+    }
+    return this.append(event);
+  }
+
   private async append(event: AdminEvent): Promise<void> {
     try {
       await this.sink(event);
@@ -76,7 +95,15 @@ export class PolicyAudit {
   }
 }
 
-function changeEvent(v: PolicyVersion, from: PolicyVersion | undefined, by: { who: string; role?: AdminCaller['role']; remote?: string; method: string; path: string }): AdminEvent {
+interface ChangeBy {
+  who: string;
+  role?: AdminCaller['role'];
+  remote?: string;
+  method: string;
+  path: string;
+}
+
+function changeEvent(v: PolicyVersion, from: number | undefined, diff: PolicyDiff, by: ChangeBy): AdminEvent {
   return {
     kind: 'admin',
     time: v.loadedAt,
@@ -87,29 +114,10 @@ function changeEvent(v: PolicyVersion, from: PolicyVersion | undefined, by: { wh
     who: by.who,
     ...(by.role ? { role: by.role } : {}),
     action: 'policy.update',
-    ...(from ? { from_version: from.version } : {}),
+    ...(from !== undefined ? { from_version: from } : {}),
     to_version: v.version,
-    diff: policyDiff(from ? redactPolicyText(from.text, from.policy.document) : '', redactPolicyText(v.text, v.policy.document)),
+    diff: diff.lines,
+    diff_stats: diff.stats,
     ...(by.remote ? { remote: by.remote } : {}),
   };
-}
-
-/** Changed lines only, each run under a `@@ -oldLine +newLine @@` header; `-` removed, `+` added. */
-export function policyDiff(before: string, after: string): string[] {
-  const out: string[] = [];
-  let lastOld = 0;
-  let lastNew = 0;
-  let inRun = false;
-  for (const l of diffLines(before, after).lines) {
-    if (l.op === '=') {
-      inRun = false;
-    } else {
-      if (!inRun) out.push(`@@ -${l.old ?? lastOld + 1} +${l.new ?? lastNew + 1} @@`);
-      inRun = true;
-      out.push(`${l.op}${l.line}`);
-    }
-    if (l.old !== null) lastOld = l.old;
-    if (l.new !== null) lastNew = l.new;
-  }
-  return out;
 }

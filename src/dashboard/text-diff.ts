@@ -14,9 +14,12 @@ const MAX_CELLS = 4_000_000;
  * Line diff of two texts: common head and tail trimmed, then a longest-common-subsequence table over the
  * middle. Policies are small (1 MiB at most), edits usually local, so the table stays small.
  */
-export function diffLines(before: string, after: string): { lines: DiffLine[]; exact: boolean } {
-  const a = before.split('\n');
-  const b = after.split('\n');
+export function diffLines(before: string, after: string, maxCells = MAX_CELLS): { lines: DiffLine[]; exact: boolean } {
+  return diffLineArrays(before.split('\n'), after.split('\n'), maxCells);
+}
+
+/** `diffLines` over texts already split into lines (an empty array is no lines at all, not one empty line). */
+export function diffLineArrays(a: readonly string[], b: readonly string[], maxCells = MAX_CELLS): { lines: DiffLine[]; exact: boolean } {
   let head = 0;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
   let tail = 0;
@@ -26,7 +29,7 @@ export function diffLines(before: string, after: string): { lines: DiffLine[]; e
   const out: DiffLine[] = [];
   for (let i = 0; i < head; i++) out.push({ op: '=', line: a[i]!, old: i + 1, new: i + 1 });
   let exact = true;
-  if (am.length * bm.length > MAX_CELLS) {
+  if (am.length * bm.length > maxCells) {
     exact = false;
     am.forEach((line, i) => out.push({ op: '-', line, old: head + i + 1, new: null }));
     bm.forEach((line, j) => out.push({ op: '+', line, old: null, new: head + j + 1 }));

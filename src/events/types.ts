@@ -1,3 +1,5 @@
+import type { PolicyDiffStats } from '../admin/policy-diff.js';
+
 /** Fields every egress event carries, so decisions, scrub results and access logs join on one request. */
 export interface EventBase {
   /** ISO-8601 time the event happened. */
@@ -70,8 +72,10 @@ export interface AdminEvent extends EventBase {
   action: 'policy.update' | 'policy.update.refused';
   from_version?: number;
   to_version?: number;
-  /** Line diff of the redacted policy texts: `@@ -old +new @@` hunk headers, then `-`/`+` lines. */
+  /** Line diff of the redacted policy texts, bounded (src/admin/policy-diff.ts): `@@ -old +new @@` hunk headers, then `-`/`+` lines. */
   diff?: string[];
+  /** Counts and hashes of the whole change, whatever `diff` shows. */
+  diff_stats?: PolicyDiffStats;
   /** Why an attempt was refused (`etag_mismatch`, `forbidden`). */
   reason?: string;
   /** Client address of the admin request. */
