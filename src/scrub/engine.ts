@@ -59,7 +59,10 @@ export class DetectorSet {
   constructor(opts: CompileOptions = {}) {
     this.actions = resolveActions(opts.actions, DEFAULT_ACTIONS);
     this.enabled = new Set(opts.detectors ?? DETECTOR_IDS);
-    this.detectors = buildDetectors(this.enabled, opts.phoneRegions ?? DEFAULT_PHONE_REGIONS);
+    const phoneParseBudget = opts.phoneParseBudget ?? DEFAULT_PHONE_PARSE_BUDGET;
+    if (!Number.isInteger(phoneParseBudget) || phoneParseBudget < 0) throw new Error(`phoneParseBudget must be a non-negative integer, got ${phoneParseBudget}`);
+    this.phoneParseBudget = phoneParseBudget;
+    this.detectors = buildDetectors(this.enabled, opts.phoneRegions ?? DEFAULT_PHONE_REGIONS, phoneParseBudget);
     this.prefilter = opts.prefilter === false ? undefined : new Prefilter(this.detectors);
     this.maxMatchLength = Math.max(...this.detectors.map((d) => d.maxLength), 64);
     this.fingerprint = createFingerprinter(opts.fingerprintKey);
@@ -75,9 +78,6 @@ export class DetectorSet {
     this.familyOf = familyOf;
     this.allowlist = new Set(opts.allowlist ?? []);
     this.hashOnly = opts.fingerprints === 'hash-only';
-    const budget = opts.phoneParseBudget ?? DEFAULT_PHONE_PARSE_BUDGET;
-    if (!Number.isInteger(budget) || budget < 0) throw new Error(`phoneParseBudget must be a non-negative integer, got ${budget}`);
-    this.phoneParseBudget = budget;
   }
 
   /** A fresh budget for one scan (one body or one stream). */
@@ -100,7 +100,6 @@ export class DetectorSet {
   match(text: string, ctx: ScanContext = {}, families?: ReadonlySet<number>): Match[] {
     const out: Match[] = [];
     if (text.length === 0) return out;
-    if (ctx.budget === undefined) ctx = { ...ctx, budget: this.newBudget() };
     const first = this.prefilter?.firstPositions(text);
     for (let i = 0; i < this.detectors.length; i++) {
       if (families !== undefined && !families.has(i)) continue;

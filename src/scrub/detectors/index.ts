@@ -25,10 +25,10 @@ import {
 } from './tokens/vendors.js';
 
 /** Every detector family, for the enabled ids; families with no enabled id are left out entirely. */
-export function buildDetectors(enabled: ReadonlySet<DetectorId>, phoneRegions: readonly CountryCode[]): Detector[] {
+export function buildDetectors(enabled: ReadonlySet<DetectorId>, phoneRegions: readonly CountryCode[], phoneParseBudget?: number): Detector[] {
   const all: Detector[] = [
     emailDetector,
-    createNumericDetector({ enabled, phoneRegions }),
+    createNumericDetector({ enabled, phoneRegions, phoneParseBudget }),
     ibanDetector,
     ipv6Detector,
     dobDetector,

@@ -6,6 +6,7 @@ import { classifyCard } from './card.js';
 import { classifyIpv4 } from './ip.js';
 import { classifyPhone, NOT_PHONE_CONTEXT, PHONE_CONTEXT, PHONE_LABEL_AFTER } from './phone.js';
 import { createRegionFilter } from './phone-regions.js';
+import { ScanBudget } from '../scan-budget.js';
 import { classifySsn, SSN_CONTEXT } from './ssn.js';
 import { continuesAfter, continuesBefore, fieldAfter, fieldBefore, hasContext, insideEscape, isAlnum } from './context.js';
 
@@ -49,15 +50,19 @@ function isWordChar(c: number): boolean {
 export interface NumericOptions {
   enabled: ReadonlySet<DetectorId>;
   phoneRegions: readonly CountryCode[];
+  /** Parses per scan when the caller gave no ScanBudget (then one `find` call is the scan). */
+  phoneParseBudget?: number;
 }
 
 export function createNumericDetector(opts: NumericOptions): Detector {
-  const { enabled, phoneRegions } = opts;
+  const { enabled, phoneRegions, phoneParseBudget } = opts;
   const card = enabled.has('credit_card');
   const ssn = enabled.has('us_ssn');
   const ipv4 = enabled.has('ipv4');
   const phone = enabled.has('phone');
   const mayBeIn = phone ? createRegionFilter(phoneRegions) : undefined;
+  /** Without the caller's ScanBudget one `find` call is the scan: its budget, made when a phone candidate first needs it (find is synchronous). */
+  let callBudget: ScanBudget | undefined;
   return {
     family: 'numeric',
     ids: (['credit_card', 'us_ssn', 'ipv4', 'phone'] as const).filter((id) => enabled.has(id)),
@@ -65,6 +70,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
     maxLength: 64,
     priority: 60,
     find(text: string, _first: number, ctx: ScanContext, out: Match[]): void {
+      callBudget = undefined;
       NUMERIC_RUN.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = NUMERIC_RUN.exec(text)) !== null) {
@@ -191,7 +197,7 @@ export function createNumericDetector(opts: NumericOptions): Detector {
           else if (sepBefore.endsWith('(') || sepBefore.endsWith('+')) pStart = start - 1;
           let pEnd = end;
           if (sepAfter.startsWith(')') && text.slice(pStart, start).includes('(')) pEnd = end + 1;
-          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1, mayBeIn, ctx.budget);
+          const e164 = classifyPhone({ raw: text.slice(pStart, pEnd), groups: gGroups, seps: gSeps }, phoneRegions, phoneCtx === 1, mayBeIn, ctx.budget ?? (callBudget ??= new ScanBudget(phoneParseBudget)));
           if (e164 !== undefined) {
             out.push({ type: 'phone', start: pStart, end: pEnd, normalized: e164 });
             matched = true;
