@@ -24,7 +24,7 @@ export function compileScrubPlan(doc: PolicyDocument, problems: Problem[]): Scru
   for (const name of Object.keys(cfg.identities)) {
     if (!doc.identities.some((i) => i.name === name) && name !== 'unknown') problems.push({ path: `scrub.identities.${name}`, message: `unknown identity "${name}"` });
   }
-  const detectors = compileDetectors({ actions: cfg.defaults, fingerprintKey, allowlist: cfg.allowlist });
+  const detectors = compileDetectors({ actions: cfg.defaults, fingerprintKey, allowlist: cfg.allowlist, phoneParseBudget: cfg.phoneParseBudget });
   const base = resolveActions(cfg.defaults);
   const byIdentity = new Map(Object.entries(cfg.identities).map(([name, actions]) => [name, resolveActions(actions, base)]));
   const exact = new Map<string, typeof cfg.defaults>();

@@ -2,6 +2,7 @@ import { getPublicSuffix } from 'tldts';
 import { z } from 'zod';
 import { alertsSchema } from '../alerts/schema.js';
 import { scrubActionsSchema } from '../scrub/config.js';
+import { DEFAULT_PHONE_PARSE_BUDGET } from '../scrub/scan-budget.js';
 import { parseIpLiteral } from './ip.js';
 
 export const MODES = ['enforce', 'report'] as const;
@@ -130,6 +131,11 @@ export const scrubSchema = z.strictObject({
   bufferLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   /** Most body bytes scanned in one request (streamed beyond bufferLimitBytes); a longer body is refused with 413. */
   maxBodyBytes: z.number().int().min(1024).max(16 * 1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  /**
+   * libphonenumber parses one body (or stream) may spend; past it phone-shaped values are redacted by
+   * shape alone, so a body padded with decoys stays cheap and cannot hide a phone (docs/scrubbing.md).
+   */
+  phoneParseBudget: z.number().int().min(0).max(1_000_000).default(DEFAULT_PHONE_PARSE_BUDGET),
   /** Key for `hash` and for fingerprints, so the same value gives the same token across restarts and replicas. */
   fingerprintKey: secretRef.optional(),
   /** Exact values never reported (a team's own test card, support address). */

@@ -128,3 +128,18 @@ describe('phone validation budget', () => {
     expect(budget.structural).toBe(0);
   });
 });
+
+describe('scrub.phoneParseBudget in a policy', () => {
+  it('reaches the compiled detector set, and a bad value is refused with its path', async () => {
+    const { buildPolicy } = await import('../../src/engine/policy-version.js');
+    const built = buildPolicy('version: 1\negress: []\nscrub:\n  phoneParseBudget: 0\n');
+    expect(built.ok).toBe(true);
+    if (!built.ok) return;
+    expect(built.build.scrub.detectors.phoneParseBudget).toBe(0);
+    const r = scrubBody(built.build.scrub.detectors, 'ref 415-555-2671-42', 'text/plain');
+    expect(r.output).not.toContain('415-555-2671-42');
+    const bad = buildPolicy('version: 1\negress: []\nscrub:\n  phoneParseBudget: -5\n');
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.problems.map((p) => p.path)).toContain('scrub.phoneParseBudget');
+  });
+});
