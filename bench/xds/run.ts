@@ -214,6 +214,20 @@ function memKiB(pid: number): { rss: number; hwm: number } {
   }
 }
 
+/**
+ * Where Tollgate's memory is, from its own default Node metrics (GET /metrics): the JS heap in use and memory outside
+ * it (Buffers: encoded resources, grpc-js framed copies). NaN when not exposed.
+ */
+async function heapMiB(t: Tollgate): Promise<{ heapUsed: number; external: number }> {
+  try {
+    const text = await (await fetch(`${t.admin}/metrics`)).text();
+    const metric = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)`, 'm'))?.[1]) / 2 ** 20;
+    return { heapUsed: round(metric('nodejs_heap_size_used_bytes'), 1), external: round(metric('nodejs_external_memory_bytes'), 1) };
+  } catch {
+    return { heapUsed: Number.NaN, external: Number.NaN };
+  }
+}
+
 interface RoundOut {
   version: string;
   requestMs: number;
@@ -325,15 +339,20 @@ async function runFanout(envoys: Envoys, dir: string) {
   // --- Tollgate
   const tollgate = await startTollgate(dir);
   const rssIdle = memKiB(tollgate.child.pid);
-  console.log(`   tollgate up (pid ${tollgate.child.pid}), RSS ${mib(rssIdle.rss)} MiB before any stream`);
+  const heapIdle = await heapMiB(tollgate);
+  console.log(`   tollgate up (pid ${tollgate.child.pid}), RSS ${mib(rssIdle.rss)} MiB before any stream (heap ${heapIdle.heapUsed}, external ${heapIdle.external} MiB)`);
   const conn = await envoys.send<Connected>({ cmd: 'connect', target: 'xds', address: tollgate.grpcAddress, streams, perConn, sotwPercent: PLAN.sotwPercent, timeoutMs: 180_000 });
   await sleep(PLAN.pauseMs);
   const rssConnected = memKiB(tollgate.child.pid);
-  console.log(`   ${conn.streams} streams on ${conn.connections} connections synced (CDS, LDS, RDS ACKed) in ${conn.ms.toFixed(0)} ms; tollgate RSS ${mib(rssConnected.rss)} MiB`);
+  const heapConnected = await heapMiB(tollgate);
+  console.log(
+    `   ${conn.streams} streams on ${conn.connections} connections synced (CDS, LDS, RDS ACKed) in ${conn.ms.toFixed(0)} ms; tollgate RSS ${mib(rssConnected.rss)} MiB (peak ${mib(rssConnected.hwm)}; heap ${heapConnected.heapUsed}, external ${heapConnected.external} MiB)`,
+  );
 
   const measured = await putRounds(envoys, tollgate, puts, true);
   const rounds = measured.rounds;
   const rssAfter = memKiB(tollgate.child.pid);
+  const heapAfter = await heapMiB(tollgate);
 
   // Server's own view: every node ACKed the last version for clusters and routes?
   const nodes = (await (await fetch(`${tollgate.admin}/v1/xds/nodes`)).json()) as { snapshot_version: string; nodes: Array<{ kind: string; types: Array<{ typeUrl: string; lastAckedVersion?: string; lastNack?: unknown }> }> };
@@ -385,7 +404,8 @@ async function runFanout(envoys: Envoys, dir: string) {
     allAckedMsByKind: { sotw: roundSummary(summarize(measured.allAckedByKind.sotw)), delta: roundSummary(summarize(measured.allAckedByKind.delta)) },
     putResponseMs: roundSummary(summarize(rounds.map((r) => r.requestMs))),
     serverCpuMsPerPut: roundSummary(summarize(rounds.map((r) => r.serverCpuMs))),
-    tollgateRssMiB: { idle: mib(rssIdle.rss), connected: mib(rssConnected.rss), afterPuts: mib(rssAfter.rss), peak: mib(rssAfter.hwm) },
+    tollgateRssMiB: { idle: mib(rssIdle.rss), connected: mib(rssConnected.rss), peakWhileSyncing: mib(rssConnected.hwm), afterPuts: mib(rssAfter.rss), peak: mib(rssAfter.hwm) },
+    tollgateHeapMiB: { idle: heapIdle, connected: heapConnected, afterPuts: heapAfter },
     serverView,
     floor: tiny,
     ratioAllAckedToFloor: round(allAcked.p50 / tiny.allAckedMs.p50, 1),

@@ -28,6 +28,45 @@ export interface DeltaWireResponse {
 
 const writer = new ProtoWriter(4096);
 
+/**
+ * A response as its shared bytes (everything before the nonce: fields 1, 2 and 4, encoded once per snapshot and shared
+ * by every stream) and this stream's nonce field. The two are joined only when grpc-js serializes it (registerAds's
+ * responseSerialize), which it does just before copying into its framed buffer, so a stream never holds a whole copy
+ * of its own before then. Valid only when nothing after the nonce (delta removed_resources, 6) is due.
+ */
+export class SharedResponse {
+  constructor(
+    readonly prefix: Buffer,
+    readonly nonceField: Buffer,
+  ) {}
+
+  get length(): number {
+    return this.prefix.length + this.nonceField.length;
+  }
+
+  bytes(): Buffer {
+    return this.nonceField.length === 0 ? this.prefix : Buffer.concat([this.prefix, this.nonceField], this.length);
+  }
+}
+
+/** What the ADS streams write: whole bytes, or a shared prefix and a nonce. */
+export type EncodedResponse = Buffer | SharedResponse;
+
+/** Per resource in a response: the Any/Resource envelope, type URL, name and version, besides the body. */
+const ENTRY_OVERHEAD = 96;
+
+/** About how many bytes a response carrying these resources is (write budget); memoized for the snapshot's Maps. */
+const estimates = new WeakMap<object, number>();
+export function estimateBytes(resources: ReadonlyMap<string, Resource> | readonly Resource[]): number {
+  let n = estimates.get(resources);
+  if (n === undefined) {
+    n = 0;
+    for (const r of resources.values()) n += r.body.length + ENTRY_OVERHEAD;
+    if (!Array.isArray(resources)) estimates.set(resources, n);
+  }
+  return n;
+}
+
 function stringField(field: number, value: string): Buffer {
   return writer.reset().string(field, value).finish();
 }
@@ -72,8 +111,9 @@ function deltaResourceField(resource: Resource): Buffer {
 }
 
 /** DiscoveryResponse { version_info = 1; resources = 2; type_url = 4; nonce = 5 }, from pre-encoded resources. */
-export function encodeSotwResponse(res: SotwWireResponse | Buffer): Buffer {
+export function encodeSotwResponse(res: SotwWireResponse | EncodedResponse): Buffer {
   if (Buffer.isBuffer(res)) return res;
+  if (res instanceof SharedResponse) return res.bytes();
   const chunks: Buffer[] = [];
   if (res.version_info) chunks.push(stringField(1, res.version_info));
   for (const r of res.resources) chunks.push(anyField(r));
@@ -83,8 +123,9 @@ export function encodeSotwResponse(res: SotwWireResponse | Buffer): Buffer {
 }
 
 /** DeltaDiscoveryResponse { system_version_info = 1; resources = 2; type_url = 4; nonce = 5; removed_resources = 6 }. */
-export function encodeDeltaResponse(res: DeltaWireResponse | Buffer): Buffer {
+export function encodeDeltaResponse(res: DeltaWireResponse | EncodedResponse): Buffer {
   if (Buffer.isBuffer(res)) return res;
+  if (res instanceof SharedResponse) return res.bytes();
   const chunks: Buffer[] = [];
   if (res.system_version_info) chunks.push(stringField(1, res.system_version_info));
   for (const r of res.resources) chunks.push(deltaResourceField(r));
@@ -106,11 +147,12 @@ interface SharedSotw {
 /** By resource set (the snapshot's own map for wildcard streams, shared across streams), then version and type. */
 const sotwShared = new WeakMap<ReadonlyMap<string, Resource>, Map<string, SharedSotw>>();
 
-function withNonce(shared: SharedSotw, nonce: string): Buffer {
+function withNonce(shared: SharedSotw, nonce: string): EncodedResponse {
   let body = shared.byNonce.get(nonce);
   if (!body) {
+    if (shared.byNonce.size >= NONCES_KEPT) return new SharedResponse(shared.prefix, nonce ? stringField(5, nonce) : Buffer.alloc(0));
     body = nonce ? Buffer.concat([shared.prefix, stringField(5, nonce)]) : shared.prefix;
-    if (shared.byNonce.size < NONCES_KEPT) shared.byNonce.set(nonce, body);
+    shared.byNonce.set(nonce, body);
   }
   return body;
 }
@@ -119,7 +161,7 @@ function withNonce(shared: SharedSotw, nonce: string): Buffer {
  * The encoded SotW response for a resource set, built once per (set, version, type) and shared by every stream that
  * sends the same set (same bytes as encodeSotwResponse). Pass the same Map object for the same set to share it.
  */
-export function sotwResponseBytes(version: string, typeUrl: string, resources: ReadonlyMap<string, Resource>, nonce: string): Buffer {
+export function sotwResponseBytes(version: string, typeUrl: string, resources: ReadonlyMap<string, Resource>, nonce: string): EncodedResponse {
   let byKey = sotwShared.get(resources);
   if (!byKey) sotwShared.set(resources, (byKey = new Map()));
   const key = `${version.length}:${version}${typeUrl}`;
@@ -131,24 +173,43 @@ export function sotwResponseBytes(version: string, typeUrl: string, resources: R
   return withNonce(shared, nonce);
 }
 
-/** Small delta responses by snapshot (resources come from it by name, so names identify them), then content. */
+/** Delta responses by snapshot (resources come from it by name, so names identify them), then content. */
 const deltaShared = new WeakMap<Snapshot, Map<string, Buffer>>();
 const DELTA_SHARED_MAX_NAMES = 16;
 const DELTA_SHARED_PER_SNAPSHOT = 64;
 
+/** Whether `resources` is every resource the snapshot has of the type, in the snapshot's order (a first sync). */
+function isWholeSet(snapshot: Snapshot, typeUrl: string, resources: readonly Resource[]): boolean {
+  const all = snapshot.resources(typeUrl);
+  if (all.size !== resources.length) return false;
+  let i = 0;
+  for (const r of all.values()) if (resources[i++] !== r) return false;
+  return true;
+}
+
 /**
- * The encoded delta response; responses naming few resources (the usual update) are built once per snapshot and
- * shared by every stream sending the same one. `resources` must be the snapshot's resources of `typeUrl`.
+ * The encoded delta response. Responses naming few resources (the usual update) are built once per snapshot and
+ * shared by every stream sending the same one; a response carrying every resource of the type (a first sync, ~10 MB
+ * at 10,000 destinations) is encoded once per snapshot and type, and each stream adds only its nonce. Anything else
+ * is encoded for the stream from the resources' shared entries. `resources` must be the snapshot's resources of
+ * `typeUrl`.
  */
-export function deltaResponseBytes(snapshot: Snapshot, typeUrl: string, resources: readonly Resource[], removed: readonly string[], nonce: string): Buffer {
+export function deltaResponseBytes(snapshot: Snapshot, typeUrl: string, resources: readonly Resource[], removed: readonly string[], nonce: string): EncodedResponse {
   const response = { system_version_info: snapshot.version, type_url: typeUrl, nonce, resources, removed_resources: removed };
-  if (resources.length + removed.length > DELTA_SHARED_MAX_NAMES) return encodeDeltaResponse(response);
+  let bySnapshot = deltaShared.get(snapshot);
+  if (!bySnapshot) deltaShared.set(snapshot, (bySnapshot = new Map()));
+  if (resources.length + removed.length > DELTA_SHARED_MAX_NAMES) {
+    if (removed.length > 0 || !isWholeSet(snapshot, typeUrl, resources)) return encodeDeltaResponse(response);
+    // \u0000 cannot start a small response's key (which starts with the type URL's length).
+    const key = `\u0000${typeUrl}`;
+    let prefix = bySnapshot.get(key);
+    if (!prefix) bySnapshot.set(key, (prefix = encodeDeltaResponse({ ...response, nonce: '' })));
+    return new SharedResponse(prefix, nonce ? stringField(5, nonce) : Buffer.alloc(0));
+  }
   // Length-prefixed: names come from clients and may contain any character.
   let key = `${typeUrl.length}:${typeUrl}${nonce.length}:${nonce}${resources.length}:`;
   for (const r of resources) key += `${r.name.length}:${r.name}`;
   for (const name of removed) key += `${name.length}:${name}`;
-  let bySnapshot = deltaShared.get(snapshot);
-  if (!bySnapshot) deltaShared.set(snapshot, (bySnapshot = new Map()));
   let body = bySnapshot.get(key);
   if (!body) {
     body = encodeDeltaResponse(response);

@@ -7,6 +7,7 @@ import type { XdsStatus } from '../status.js';
 import { deltaHandler } from './delta.js';
 import { sotwHandler } from './sotw.js';
 import { PushQueue, type AdsDeps } from './stream.js';
+import { WriteBudget } from './write-budget.js';
 import { refuse, type CallerCheck } from '../../auth/envoy-token.js';
 
 export const ADS_SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -19,7 +20,10 @@ export interface AdsHandle {
 }
 
 export function registerAds(server: grpc.Server, cache: SnapshotCache, status: XdsStatus, logger?: Logger, caller: CallerCheck = () => true, onLimit?: AdsDeps['onLimit']): AdsHandle {
-  const deps: AdsDeps = { cache, status, pushes: new PushQueue(), ...(logger ? { logger } : {}), ...(onLimit ? { onLimit } : {}) };
+  const pushes = new PushQueue();
+  // A stream woken by the write budget is pushed with the large ones (it was held back for its size).
+  const writes = new WriteBudget(undefined, undefined, (stream) => pushes.add(stream));
+  const deps: AdsDeps = { cache, status, pushes, writes, ...(logger ? { logger } : {}), ...(onLimit ? { onLimit } : {}) };
   const definition = serviceDefinition(ADS_SERVICE);
   const sotw = definition.StreamAggregatedResources;
   const delta = definition.DeltaAggregatedResources;

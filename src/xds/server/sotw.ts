@@ -2,7 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { DiscoveryRequest } from '../../proto/gen/envoy/service/discovery/v3/discovery.js';
 import { contentKeyOf, type Snapshot } from '../cache/snapshot.js';
 import { LEGACY_WILDCARD_TYPES, TYPE_URL, type Resource } from '../types.js';
-import { sotwResponseBytes } from './encode.js';
+import { estimateBytes, sotwResponseBytes, type EncodedResponse } from './encode.js';
 import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
 
 interface Sent {
@@ -31,7 +31,7 @@ interface SotwPlan {
 }
 
 /** State of the world over ADS: every response carries the whole subscribed set of its type. */
-class SotwStream extends AdsStream<DiscoveryRequest, Buffer, SotwTypeState, SotwPlan> {
+class SotwStream extends AdsStream<DiscoveryRequest, EncodedResponse, SotwTypeState, SotwPlan> {
   protected handle(req: DiscoveryRequest, typeUrl: string): void {
     let state = this.states.get(typeUrl);
     if (!state) {
@@ -122,6 +122,10 @@ class SotwStream extends AdsStream<DiscoveryRequest, Buffer, SotwTypeState, Sotw
     this.status?.sent(state.typeUrl, snapshot.version, nonce, plan.resources.size);
   }
 
+  protected sizeOf(plan: SotwPlan): number {
+    return estimateBytes(plan.resources);
+  }
+
   private refreshEndpointsOf(clusters: ReadonlyMap<string, Resource>, previous: ReadonlyMap<string, Resource> | undefined): void {
     const eds = this.states.get(TYPE_URL.endpoint);
     if (!eds) return;
@@ -189,7 +193,7 @@ function pick(snapshot: Snapshot, typeUrl: string, names: ReadonlySet<string>): 
  * grpc-js handler for AggregatedDiscoveryService/StreamAggregatedResources; it writes encoded responses, which must be
  * passed through as they are (registerAds serializes with encodeSotwResponse, which does).
  */
-export function sotwHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DiscoveryRequest, Buffer> {
+export function sotwHandler(deps: AdsDeps): grpc.handleBidiStreamingCall<DiscoveryRequest, EncodedResponse> {
   return (call) => {
     new SotwStream(call, deps, 'sotw');
   };

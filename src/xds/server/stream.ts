@@ -6,6 +6,7 @@ import type { Snapshot } from '../cache/snapshot.js';
 import type { StreamKind, StreamStatus, XdsStatus } from '../status.js';
 import { comparePushOrder, TYPE_URL } from '../types.js';
 import { LIMITS } from '../../config/limits.js';
+import type { WriteBudget } from './write-budget.js';
 
 export interface AdsDeps {
   cache: SnapshotCache;
@@ -15,6 +16,8 @@ export interface AdsDeps {
   pushes?: PushQueue;
   /** Counts a refusal for a fixed limit (tollgate_limit_rejections_total). */
   onLimit?: (limit: 'adsStreamsPerNode') => void;
+  /** Bounds the response bytes in flight across streams (write-budget.ts); without it, every response is written at once. */
+  writes?: WriteBudget;
 }
 
 /** How long one turn of the push queue may run before it lets I/O (writes, ACKs, the PUT's answer) through. */
@@ -107,7 +110,7 @@ export class RequestError extends Error {
  * The stream lifecycle both ADS variants share: node on the first request, the cache watch, the status record, and
  * the ordered push loop. Subclasses only speak their variant of the protocol.
  */
-export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, Res, State extends TypeStateBase, Plan> {
+export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, Res extends { readonly length: number }, State extends TypeStateBase, Plan> {
   protected readonly states = new Map<string, State>();
   protected snapshot: Snapshot | undefined;
   protected status: StreamStatus | undefined;
@@ -119,6 +122,8 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
   private readonly awaitedEndpoints = new Set<string>();
   private readonly ackCounts = new Map<string, number>();
   private endpointTimer: NodeJS.Timeout | undefined;
+  /** Bytes written to grpc-js whose write callback has not come yet (counted in deps.writes). */
+  private unflushed = 0;
 
   constructor(
     protected readonly call: grpc.ServerDuplexStream<Req, Res>,
@@ -144,6 +149,8 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
   protected abstract handle(req: Req, typeUrl: string): void;
   protected abstract plan(state: State, snapshot: Snapshot, pass: PushPass): Plan | undefined;
   protected abstract send(state: State, snapshot: Snapshot, plan: Plan, nonce: string): void;
+  /** About how many bytes the plan's response will be (for the write budget). */
+  protected abstract sizeOf(plan: Plan): number;
 
   private receive(req: Req): void {
     if (this.closed) return;
@@ -209,6 +216,8 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
         const plan = this.plan(state, snapshot, pass);
         if (plan === undefined) continue;
         if (state.inflight) return;
+        // A large response waits while others are being flushed; the budget pushes this stream again (plan is pure).
+        if (this.deps.writes && !this.deps.writes.admit(this, this.sizeOf(plan))) return;
         const nonce = String(++this.nonceCounter);
         state.nonce = nonce;
         state.inflight = true;
@@ -257,8 +266,26 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     this.endpointTimer.unref();
   }
 
+  /**
+   * Hands a response to grpc-js. Its write callback comes once the framed copy has been flushed to the HTTP/2 stream
+   * (server-interceptors.js ServerInterceptingCall.sendMessage), and never for a cancelled stream: close() gives back
+   * what is still counted.
+   */
   protected write(response: Res): void {
-    if (!this.closed) this.call.write(response);
+    if (this.closed) return;
+    const writes = this.deps.writes;
+    if (!writes) {
+      this.call.write(response);
+      return;
+    }
+    const size = response.length;
+    writes.take(size);
+    this.unflushed += size;
+    this.call.write(response, () => {
+      if (this.closed) return;
+      this.unflushed -= size;
+      writes.release(size);
+    });
   }
 
   private fail(code: grpc.status, details: string): void {
@@ -273,6 +300,11 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     this.closed = true;
     this.unwatch?.();
     this.deps.pushes?.delete(this);
+    if (this.deps.writes) {
+      this.deps.writes.forget(this);
+      this.deps.writes.release(this.unflushed);
+      this.unflushed = 0;
+    }
     if (this.endpointTimer) clearTimeout(this.endpointTimer);
     if (this.status) {
       this.deps.status.disconnect(this.status);
