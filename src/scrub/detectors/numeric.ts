@@ -175,13 +175,14 @@ export function createNumericDetector(opts: NumericOptions): Detector {
         const start = groupStart[g]!;
         const end = groupStart[h]! + groups[h]!.length;
         const digits = gGroups.join('');
-        if (card && !(g === 0 && prefixEnd > runStart) && classifyCard(digits, gSeps.join(''), gGroups)) {
+        const sepText = gSeps.join('');
+        if (card && !(g === 0 && prefixEnd > runStart) && classifyCard(digits, sepText, gGroups)) {
           out.push({ type: 'credit_card', start, end, normalized: digits });
           matched = true;
-        } else if (ssn && classifySsn(text.slice(start, end), gGroups, gSeps.join(''), gGroups.length === 1 && (ssnCtx ||= hasContext(text, runStart, ctx, SSN_CONTEXT, PHONE_WINDOW) ? 1 : -1) === 1)) {
+        } else if (ssn && classifySsn(text.slice(start, end), gGroups, sepText, gGroups.length === 1 && (ssnCtx ||= hasContext(text, runStart, ctx, SSN_CONTEXT, PHONE_WINDOW) ? 1 : -1) === 1)) {
           out.push({ type: 'us_ssn', start, end, normalized: digits });
           matched = true;
-        } else if (ipv4 && classifyIpv4(text, start, gGroups, gSeps.join(''))) {
+        } else if (ipv4 && classifyIpv4(text, start, gGroups, sepText)) {
           out.push({ type: 'ipv4', start, end, normalized: gGroups.join('.') });
           matched = true;
         } else if (phones && !(g > 0 && prefixEnd > runStart)) {
