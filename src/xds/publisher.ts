@@ -7,6 +7,13 @@ import type { XdsOptions } from './resources/options.js';
 import type { EncodedPart, PartCache } from './resources/routes.js';
 import { makeResource, type Resource, type ResourceRefs } from './types.js';
 
+/**
+ * Memo keys of resources whose key is not their name ('' for none), kept with the resource itself: a reused resource
+ * keeps its key, and a warm publish looks a key up by object (no per-publish Map of 10,000 virtual-host keys by name,
+ * which the VHDS view made the largest per-destination cost after the plans themselves).
+ */
+const memoKeys = new WeakMap<Resource, string>();
+
 /** Every gateway gets the policy's snapshot; the cache still keys by group so groups can diverge later. */
 export const POLICY_GROUP = 'egress';
 
@@ -28,10 +35,6 @@ export interface PublishResult {
 export class PolicyPublisher {
   /** The last snapshot built (published or refused): the memo of encoded resources, by type and name. */
   private last: Snapshot | undefined;
-  /** Memo keys of the last snapshot's resources whose key is not their name, by type and name ('' for none). */
-  private otherKeys = new Map<string, Map<string, string>>();
-  /** The same for the VHDS view's own resources (its route configuration and virtual hosts). */
-  private vhdsOtherKeys = new Map<string, Map<string, string>>();
   /** Encoded virtual hosts of the route configuration by key. */
   private parts = new Map<string, EncodedPart>();
 
@@ -56,8 +59,6 @@ export class PolicyPublisher {
 
   publish(version: PolicyVersion): PublishResult {
     const started = performance.now();
-    const nextOtherKeys = new Map<string, Map<string, string>>();
-    const nextVhdsOtherKeys = new Map<string, Map<string, string>>();
     const nextParts = new Map<string, EncodedPart>();
     const resources: Resource[] = [];
     // Route configuration and virtual hosts of the VHDS view (Envoys on delta ADS): see resources/vhds.ts.
@@ -73,8 +74,7 @@ export class PolicyPublisher {
         const { typeUrl, name, memoKey } = plan;
         const vhds = plan.audience === 'vhds';
         const previous = (vhds ? this.last?.vhds : this.last)?.get(typeUrl, name);
-        const keys = vhds ? this.vhdsOtherKeys : this.otherKeys;
-        const previousKey = previous ? (keys.get(typeUrl)?.get(name) ?? name) : undefined;
+        const previousKey = previous ? (memoKeys.get(previous) ?? name) : undefined;
         let resource: Resource;
         if (memoKey !== undefined && previous && previousKey === memoKey) {
           resource = previous;
@@ -90,12 +90,7 @@ export class PolicyPublisher {
             encoded++;
           }
         }
-        if (memoKey !== name) {
-          const nextKeys = vhds ? nextVhdsOtherKeys : nextOtherKeys;
-          let ofType = nextKeys.get(typeUrl);
-          if (!ofType) nextKeys.set(typeUrl, (ofType = new Map()));
-          ofType.set(name, memoKey ?? '');
-        }
+        if (memoKey !== name && resource !== previous) memoKeys.set(resource, memoKey ?? '');
         (vhds ? vhdsResources : resources).push(resource);
       }
     } catch (err) {
@@ -105,8 +100,6 @@ export class PolicyPublisher {
     }
     const snapshot = Snapshot.from(this.revision === 0 ? String(version.version) : `${version.version}.${this.revision}`, resources).withVhds(vhdsResources);
     this.last = snapshot;
-    this.otherKeys = nextOtherKeys;
-    this.vhdsOtherKeys = nextVhdsOtherKeys;
     this.parts = nextParts;
     const result = this.cache.setSnapshot(POLICY_GROUP, snapshot);
     const buildMs = performance.now() - started;
