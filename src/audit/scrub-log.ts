@@ -15,6 +15,8 @@ export interface ScrubRecord {
   bytes_scanned: number;
   body_mode: string;
   note?: string;
+  /** Phone-shaped values redacted by shape alone after the body spent its phone parse budget (`scrub.phoneParseBudget`); absent when 0. */
+  phone_unvalidated?: number;
   /** W3C trace context of the request (`traceparent`), validated hex only. */
   trace_id?: string;
   span_id?: string;

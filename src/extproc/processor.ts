@@ -2,7 +2,7 @@ import type { ScrubRecord } from '../audit/scrub-log.js';
 import type { PolicyVersion } from '../engine/policy-version.js';
 import { parseAuthority } from '../policy/host.js';
 import type { CommonResponse, ProcessingRequest, ProcessingResponse } from '../proto/gen/envoy/service/ext_proc/v3/external_processor.js';
-import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding } from '../scrub/index.js';
+import { createBodyStream, isScannableContentType, scrubBody, scrubHeaders, scrubQuery, type ActionMap, type BodyStream, type Finding, type StreamStep } from '../scrub/index.js';
 import { FindingTally } from '../scrub/finding-tally.js';
 import { isPiiType } from '../scrub/kinds.js';
 import { redactPath, storedRequestId } from '../scrub/path.js';
@@ -44,7 +44,7 @@ const REPLY = {
   responseTrailers: constantReply({ response_trailers: {} } as ProcessingResponse),
 };
 const NO_BODY = Buffer.alloc(0);
-const EMPTY_STEP = { output: '', findings: [] as Finding[], blocked: false };
+const EMPTY_STEP: StreamStep = { output: '', findings: [], blocked: false };
 
 /** A decoded `bytes` field: a Buffer when set, an empty array (protobufjs's default) or nothing when not. */
 function bodyBytes(body: Uint8Array | null | undefined): Buffer {
@@ -77,6 +77,8 @@ export class RequestProcessor {
   private bodyMode = 'none';
   private outcome: ScrubRecord['outcome'] = 'forwarded';
   private note: string | undefined;
+  /** Phone-shaped values redacted unvalidated (buffered bodies add theirs; a stream's count is read at the end). */
+  private phoneUnvalidated = 0;
   /** Envoy's observability_mode: it streams everything and expects no reply, so nothing is mutated. */
   private observing = false;
 
@@ -166,6 +168,7 @@ export class RequestProcessor {
       const result = scrubBody(this.version.scrub.detectors, body, this.contentType, { actions: this.actions });
       this.add(result.findings);
       if (result.summary.note) this.note = result.summary.note;
+      this.phoneUnvalidated += result.summary.phoneBudgetExhausted ?? 0;
       if (result.blocked) return this.block();
       // Nothing to change: CONTINUE without a body mutation; Envoy then forwards the body it buffered as it is
       // (processor_state.cc `ProcessorState::handleBodyResponse`: the buffered data is modified only `if has_body_mutation()`).
@@ -181,8 +184,10 @@ export class RequestProcessor {
       const last = endOfStream ? this.stream.end() : undefined;
       this.add(step.findings);
       if (last) this.add(last.findings);
+      const spent = step.note ?? last?.note;
+      if (spent !== undefined) this.note = this.note === undefined ? spent : `${this.note}; ${spent}`;
       if (step.blocked || last?.blocked) {
-        this.note = 'blocked mid-stream: earlier chunks had already been forwarded';
+        this.note = this.note === undefined ? 'blocked mid-stream: earlier chunks had already been forwarded' : `${this.note}; blocked mid-stream: earlier chunks had already been forwarded`;
         return this.block();
       }
       if (endOfStream) this.phase = 'done';
@@ -235,6 +240,7 @@ export class RequestProcessor {
     const counts = this.findings.counts();
     const dropped = this.findings.dropped > 0 ? `${this.findings.dropped} findings beyond the first ${this.findings.kept.length} are in counts only` : undefined;
     const note = [this.note, dropped].filter((n) => n !== undefined).join('; ');
+    const unvalidated = this.phoneUnvalidated + (this.stream?.phoneBudgetExhausted ?? 0);
     return {
       time: new Date().toISOString(),
       decision_id: this.decisionId,
@@ -249,6 +255,7 @@ export class RequestProcessor {
       bytes_scanned: this.bytesScanned,
       body_mode: this.bodyMode,
       ...(note ? { note } : {}),
+      ...(unvalidated > 0 ? { phone_unvalidated: unvalidated } : {}),
       ...this.trace,
     };
   }

@@ -15,6 +15,7 @@ export function scrubMetricsSink(metrics: Metrics): ScrubSink {
   return {
     record(r) {
       metrics.extprocStreams.inc({ outcome: r.outcome });
+      if (r.phone_unvalidated) metrics.extprocPhoneBudgetExhausted.inc();
       const listed = new Map<string, { n: number; action: string }>();
       for (const f of r.findings) {
         metrics.extprocFindings.inc({ type: f.type, action: f.action });

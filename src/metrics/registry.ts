@@ -60,6 +60,11 @@ export function createMetrics() {
       labelNames: ['type', 'action'] as const,
       registers: [registry],
     }),
+    extprocPhoneBudgetExhausted: new Counter({
+      name: 'tollgate_extproc_phone_budget_exhausted_total',
+      help: 'ext_proc streams whose body spent its libphonenumber parse budget (scrub.phoneParseBudget): the rest of its phone-shaped values were redacted by shape alone',
+      registers: [registry],
+    }),
     extprocStreamSeconds: new Histogram({
       name: 'tollgate_extproc_stream_duration_seconds',
       help: 'Time from an ext_proc stream opening to its end (Envoy reset or close), including the waits for body chunks',
