@@ -23,11 +23,11 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { AuditRecorder } from '../../src/audit/recorder.js';
 import { EventBus } from '../../src/events/bus.js';
-import type { EgressEvent } from '../../src/events/types.js';
 import type { AuditStore } from '../../src/store/audit-store.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
 import { writeResult } from '../lib/results.js';
 import { round, summarize } from '../lib/stats.js';
+import { makeEvent } from './events.js';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, rounds: { type: 'string' }, records: { type: 'string' }, dir: { type: 'string' } } });
 const quick = flags.quick;
@@ -35,26 +35,6 @@ const ROUNDS = Number(flags.rounds ?? (quick ? 3 : 6));
 const N = Number(flags.records ?? (quick ? 30_000 : 100_000));
 const root = flags.dir ?? mkdtempSync(join(tmpdir(), 'tollgate-audit-thread-'));
 
-/** Decisions, scrub results with a finding, access logs in turn (the mix bench/audit/write.ts uses). */
-function makeEvent(i: number): EgressEvent {
-  const base = {
-    time: new Date(Date.UTC(2026, 10, 25) + i).toISOString(),
-    request_id: `7f3c1a2e-${i.toString(16).padStart(8, '0')}-4b1e-9c7d`,
-    decision_id: `d-${i.toString(36)}`,
-    identity: `svc-${i % 50}`,
-    destination: `api-${i % 200}.example.com:443`,
-    method: 'POST',
-    path_template: '/v1/customers/{id}/charges',
-  };
-  switch (i % 3) {
-    case 0:
-      return { ...base, kind: 'decision', verdict: 'allow', mode: 'enforce', rule: 'egress[3].allow[1]', reason: 'matched host and path', latency_us: 38, policy_version: 7 };
-    case 1:
-      return { ...base, kind: 'scrub', outcome: 'scrubbed', findings: [{ type: 'email', action: 'redact', where: 'json:$.customer.email', fingerprint: 'hmac:9f2c41d07ab3' }], bytes_scanned: 1834, body_mode: 'buffered' };
-    default:
-      return { ...base, kind: 'access', status: 200, bytes_sent: 1834, bytes_received: 5120, upstream_latency_ms: 41 };
-  }
-}
 
 type Variant = 'floor' | 'inline' | 'worker';
 const VARIANTS: Variant[] = ['floor', 'inline', 'worker'];

@@ -19,10 +19,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AuditRecorder } from '../../src/audit/recorder.js';
 import { EventBus } from '../../src/events/bus.js';
-import type { EgressEvent } from '../../src/events/types.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
 import { systemBusy, writeResult } from '../lib/results.js';
 import { round, summarize } from '../lib/stats.js';
+import { makeEvent } from './events.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -41,26 +41,6 @@ const concurrency = Number(flags.concurrency);
 const PLAN = { serialRecords: quick ? 500 : 2000, groupRecords: quick ? 50_000 : 200_000, batchRecords: quick ? 50_000 : 200_000, busRecords: quick ? 50_000 : 200_000, queryRecords: quick ? 100_000 : 300_000 };
 const root = flags.dir ?? mkdtempSync(join(tmpdir(), 'tollgate-audit-bench-'));
 
-/** A realistic mix: decisions, scrub results with a finding, access logs (about 530 bytes per stored record). */
-function makeEvent(i: number): EgressEvent {
-  const base = {
-    time: new Date(Date.UTC(2026, 10, 25) + i).toISOString(),
-    request_id: `7f3c1a2e-${i.toString(16).padStart(8, '0')}-4b1e-9c7d`,
-    decision_id: `d-${i.toString(36)}`,
-    identity: `svc-${i % 50}`,
-    destination: `api-${i % 200}.example.com:443`,
-    method: 'POST',
-    path_template: '/v1/customers/{id}/charges',
-  };
-  switch (i % 3) {
-    case 0:
-      return { ...base, kind: 'decision', verdict: 'allow', mode: 'enforce', rule: 'egress[3].allow[1]', reason: 'matched host and path', latency_us: 38, policy_version: 7 };
-    case 1:
-      return { ...base, kind: 'scrub', outcome: 'scrubbed', findings: [{ type: 'email', action: 'redact', where: 'json:$.customer.email', fingerprint: 'hmac:9f2c41d07ab3' }], bytes_scanned: 1834, body_mode: 'buffered' };
-    default:
-      return { ...base, kind: 'access', status: 200, bytes_sent: 1834, bytes_received: 5120, upstream_latency_ms: 41 };
-  }
-}
 
 interface ScenarioResult {
   records: number;

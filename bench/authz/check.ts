@@ -25,8 +25,8 @@ import { Child, cpuTimeMs, freePort, machineCpu, run, stopOnExit } from '../lib/
 import { systemBusy, writeResult } from '../lib/results.js';
 import { round } from '../lib/stats.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
-import { EnvoyExtAuthzDriver, type GatewayRequest } from '../../test/drivers/envoy-ext-authz-driver.js';
-import { generatePolicy, TARGET } from './policy-gen.js';
+import { EnvoyExtAuthzDriver } from '../../test/drivers/envoy-ext-authz-driver.js';
+import { generatePolicy, REQUEST, TARGET } from './policy-gen.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Issue 12: peak with visibility on >= 0.85x the floor's, CPU per request <= 1.25x the floor's. */
@@ -73,15 +73,6 @@ const children: Child[] = [];
 stopOnExit(() => children);
 const work = mkdtempSync(join(tmpdir(), 'tollgate-bench-'));
 
-const REQUEST: GatewayRequest = {
-  method: TARGET.method,
-  authority: TARGET.host,
-  path: TARGET.path,
-  scheme: 'https',
-  peerPrincipal: TARGET.principal,
-  headers: { 'content-type': 'application/json', accept: 'application/json' },
-  sourceAddress: '10.0.5.7',
-};
 
 interface ServerRun {
   name: string;

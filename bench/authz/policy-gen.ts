@@ -7,6 +7,7 @@
  * and its block is the last in the file; several other identities have rules on the same host before it,
  * and a billing rule for the same host that does not allow POST comes first, so the lookup walks a list.
  */
+import type { GatewayRequest } from '../../test/drivers/envoy-ext-authz-driver.js';
 import { Document, isMap, isSeq, visit } from 'yaml';
 import { mulberry32 } from '../lib/rng.js';
 
@@ -132,3 +133,14 @@ function compactYaml(doc: object): string {
   });
   return d.toString({ lineWidth: 0 });
 }
+
+/** The Check every ext_authz benchmark sends: an allow under the generated policy. */
+export const REQUEST: GatewayRequest = {
+  method: TARGET.method,
+  authority: TARGET.host,
+  path: TARGET.path,
+  scheme: 'https',
+  peerPrincipal: TARGET.principal,
+  headers: { 'content-type': 'application/json', accept: 'application/json' },
+  sourceAddress: '10.0.5.7',
+};

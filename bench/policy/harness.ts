@@ -8,20 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { openLoopPlan, runH2load } from '../lib/h2load.js';
 import { Child, freePort } from '../lib/proc.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
-import { EnvoyExtAuthzDriver, type GatewayRequest } from '../../test/drivers/envoy-ext-authz-driver.js';
-import { TARGET } from '../authz/policy-gen.js';
+import { EnvoyExtAuthzDriver } from '../../test/drivers/envoy-ext-authz-driver.js';
+import { REQUEST } from '../authz/policy-gen.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export const REQUEST: GatewayRequest = {
-  method: TARGET.method,
-  authority: TARGET.host,
-  path: TARGET.path,
-  scheme: 'https',
-  peerPrincipal: TARGET.principal,
-  headers: { 'content-type': 'application/json', accept: 'application/json' },
-  sourceAddress: '10.0.5.7',
-};
+export { REQUEST };
 
 /** Writes the gRPC-framed CheckRequest for h2load --data and returns its path. */
 export function writeCheckFrame(dir: string): string {

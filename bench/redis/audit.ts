@@ -18,12 +18,12 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { AuditShipper } from '../../src/audit/shipper.js';
-import type { EgressEvent } from '../../src/events/types.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
 import { auditKeys, dayOf, entryId } from '../../src/store/redis/audit-keys.js';
 import { LocalAuditReader } from '../../src/store/redis/audit-local-reader.js';
 import { startRedis } from '../../test/support/redis.js';
 import { systemBusy, writeResult } from '../lib/results.js';
+import { makeEvent } from '../audit/events.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -40,21 +40,6 @@ if (flags.help) {
 const RECORDS = Number(flags.records ?? (flags.quick ? 20_000 : 100_000));
 const ROUNDS = Number(flags.rounds ?? (flags.quick ? 3 : 5));
 
-/** The audit benchmark's record mix (about 530 bytes stored): decisions, scrub results with a finding, access logs. */
-function makeEvent(i: number): EgressEvent {
-  const base = {
-    time: new Date(Date.UTC(2026, 10, 25) + i * 10).toISOString(),
-    request_id: `7f3c1a2e-${i.toString(16).padStart(8, '0')}-4b1e-9c7d`,
-    decision_id: `d-${i.toString(36)}`,
-    identity: `svc-${i % 50}`,
-    destination: `api-${i % 200}.example.com:443`,
-    method: 'POST',
-    path_template: '/v1/customers/{id}/charges',
-  };
-  if (i % 3 === 0) return { ...base, kind: 'decision', verdict: 'allow', mode: 'enforce', rule: 'egress[3].allow[1]', reason: 'matched host and path', latency_us: 38, policy_version: 7 };
-  if (i % 3 === 1) return { ...base, kind: 'scrub', outcome: 'scrubbed', findings: [{ type: 'email', action: 'redact', where: 'json:$.customer.email', fingerprint: 'hmac:9f2c41d07ab3' }], bytes_scanned: 1834, body_mode: 'buffered' };
-  return { ...base, kind: 'access', status: 200, bytes_sent: 1834, bytes_received: 5120, upstream_latency_ms: 41 };
-}
 
 const redisVersion = /v=([\d.]+)/.exec(spawnSync('redis-server', ['--version']).stdout.toString())?.[1] ?? 'unknown';
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-redis-audit-bench-'));
@@ -62,7 +47,7 @@ const redis = await startRedis();
 const client = new Redis(redis.url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 10_000, lazyConnect: true });
 await client.connect();
 const store = await EmbeddedAuditStore.open({ dataDir: dir, maintenanceIntervalMs: 0 });
-for (let i = 0; i < RECORDS; i += 5000) await store.append(Array.from({ length: Math.min(5000, RECORDS - i) }, (_, k) => makeEvent(i + k)));
+for (let i = 0; i < RECORDS; i += 5000) await store.append(Array.from({ length: Math.min(5000, RECORDS - i) }, (_, k) => makeEvent(i + k, 10)));
 
 let run = 0;
 async function floor(): Promise<number> {
