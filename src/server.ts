@@ -126,7 +126,7 @@ export async function startServer(config: Config, opts: ServerOptions = {}): Pro
   const events = new EventBus({ onError: (err) => reportError('event-subscriber', err) });
   const join = new RequestJoin();
   const dns = new DnsGuard({ lookup: opts.lookup });
-  registerAuthz(grpcServer, { policies, dns, sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log), join), metrics, log });
+  registerAuthz(grpcServer, { policies, dns, sink: decisionSinks(events, opts.decisionSink ?? pinoDecisionSink(log, config.decisionLog), join), metrics, log });
   registerExtProc(grpcServer, { policies, sink: scrubSinks(events, opts.scrubSink ?? pinoScrubSink(log), scrubMetricsSink(metrics)), log, metrics });
   registerAccessLog(grpcServer, events, join, log, countRefusals(envoyCaller, metrics));
   events.subscribe(accessLogCounter(metrics));

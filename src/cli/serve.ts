@@ -22,6 +22,7 @@ Serving
   --audit-max-bytes SIZE   TOLLGATE_AUDIT_MAX_BYTES     audit log size cap, oldest segments removed first (default 10GiB; off)
   --audit-retention-days N TOLLGATE_AUDIT_RETENTION_DAYS audit segments older than this are removed (default 30; 0 keeps)
   --log-level LEVEL        TOLLGATE_LOG_LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
+  --decision-log WHICH     TOLLGATE_DECISION_LOG        all|deny|off: decisions logged to stdout (default all; the audit log has every one)
   --metrics HOST:PORT      TOLLGATE_METRICS_ADDRESS     GET /metrics without the admin token on its own address
   --demo                   TOLLGATE_DEMO=1              allow the example policy's published secrets
                            TOLLGATE_VISIBILITY=off      no audit log, inventory or alerts (only to measure their cost)
@@ -68,6 +69,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       'admin-token': { type: 'string' },
       'admin-tokens': { type: 'string' },
       demo: { type: 'boolean' },
+      'decision-log': { type: 'string' },
       'log-level': { type: 'string' },
       'downstream-tls': { type: 'string' },
       'tls-cert': { type: 'string' },
@@ -103,6 +105,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       adminTokensFile: values['admin-tokens'],
       demo: values.demo,
       logLevel: values['log-level'] as never,
+      decisionLog: values['decision-log'] as never,
       downstreamTls: values['downstream-tls'] as never,
       tlsCertFile: values['tls-cert'],
       tlsKeyFile: values['tls-key'],

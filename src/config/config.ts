@@ -20,6 +20,11 @@ export const configSchema = z.object({
   xdsTollgateAddress: address.optional(),
   /** Port of the egress listener pushed to Envoy. */
   egressPort: z.coerce.number().int().min(1).max(65535).default(10000),
+  /**
+   * Which ext_authz decisions also get a pino line on stdout (`"audit":"decision"`): every one, denials only
+   * (`deny` and `report_deny`), or none. The audit log keeps every decision whatever this says.
+   */
+  decisionLog: z.enum(['all', 'deny', 'off']).default('all'),
   /** Events → audit log, inventory and alerts. Off only to measure their cost (the pino decision line stays). */
   visibility: z.boolean().default(true),
   /** Audit log size cap (all segments, compressed size): the oldest sealed segments go first. `10GiB`, `500MB`, bytes; `off`: none. */
@@ -88,6 +93,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     egressPort: env.TOLLGATE_EGRESS_PORT,
     auditMaxBytes: env.TOLLGATE_AUDIT_MAX_BYTES,
     auditRetentionDays: env.TOLLGATE_AUDIT_RETENTION_DAYS,
+    decisionLog: env.TOLLGATE_DECISION_LOG as ConfigInput['decisionLog'],
     visibility: env.TOLLGATE_VISIBILITY === undefined ? undefined : env.TOLLGATE_VISIBILITY !== 'off',
     demo: env.TOLLGATE_DEMO === undefined ? undefined : ['1', 'true', 'yes'].includes(env.TOLLGATE_DEMO.toLowerCase()),
     downstreamTls: env.TOLLGATE_DOWNSTREAM_TLS as ConfigInput['downstreamTls'],
