@@ -22,6 +22,7 @@ const BENCHMARKS: Record<string, { file: string; what: string }> = {
   'cli-startup': { file: 'bench/cli/startup.ts', what: 'tollgate --version/--help/scan/decide/validate start-up (compiled, tsx, before) vs node -e 0' },
   'policy-reload': { file: 'bench/policy/reload.ts', what: 'Check p50/p99 at 1k req/s with and without a 10k-rule policy reload, interleaved per round (--quick, --rps N, --no-xds)' },
   'policy-stall': { file: 'bench/policy/stall.ts', what: 'longest event-loop block while a policy is built: compile on the loop vs worker + sliced indexing, in-process (--quick, --rules N)' },
+  'policy-audit-diff': { file: 'bench/policy/audit-diff.ts', what: 'admin audit diff of two 100k-rule policies: old unbounded line diff vs bounded sliced diff (--quick, --rules)' },
   'policy-restart': { file: 'bench/policy/restart.ts', what: 'restart with 100k rules: init from the stored validated form vs from the text (--quick, --rules)' },
   'policy-scale': { file: 'bench/policy/scale.ts', what: '10k vs 100k rules: start-up, restart, RSS, PUT, p50/p99 at 4k req/s (--quick, --sizes, --rps)' },
   'redis-audit': { file: 'bench/redis/audit.ts', what: 'audit records/s shipped to Redis Streams vs one XADD per round trip' },
