@@ -228,6 +228,16 @@ async function heapMiB(t: Tollgate): Promise<{ heapUsed: number; external: numbe
   }
 }
 
+/** Seconds Tollgate has spent building xDS snapshots so far (tollgate_xds_snapshot_build_duration_seconds_sum). */
+async function buildSeconds(t: Tollgate): Promise<number> {
+  try {
+    const text = await (await fetch(`${t.admin}/metrics`)).text();
+    return Number(text.match(/^tollgate_xds_snapshot_build_duration_seconds_sum(?:\{[^}]*\})? (\S+)/m)?.[1]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface RoundOut {
   version: string;
   requestMs: number;
@@ -239,6 +249,8 @@ interface RoundOut {
   clientCpuMs: number;
   clientEventLoopUtilization: number;
   rssMiB?: number;
+  /** Of the PUT → first response time, what Tollgate spent building the xDS snapshot (its own histogram). */
+  snapshotBuildMs?: number;
 }
 
 function roundOut(r: Round, serverCpu: number, rssMiB?: number): RoundOut {
@@ -300,15 +312,17 @@ interface PutRounds {
 async function putRounds(envoys: Envoys, t: Tollgate, puts: number, print: boolean): Promise<PutRounds> {
   const out: PutRounds = { rounds: [], latencies: [], last: undefined, windows: [], allAckedByKind: { sotw: [], delta: [] } };
   for (let k = 0; k <= puts; k++) {
+    const build0 = await buildSeconds(t);
     const cpu0 = cpuMs(t.child.pid);
     const w0 = nowUs();
     const r = await envoys.send<Round>({ cmd: 'put', url: `${t.admin}/v1/policy`, body: policyText(PLAN.destinations + k + 1, shape), timeoutMs: PLAN.roundTimeoutMs });
     const w1 = nowUs();
     const serverCpu = cpuMs(t.child.pid) - cpu0;
     const o = roundOut(r, serverCpu, mib(memKiB(t.child.pid).rss));
+    o.snapshotBuildMs = round(((await buildSeconds(t)) - build0) * 1000, 1);
     if (print) {
       console.log(
-        `   ${(k === 0 ? 'warm-up' : `PUT ${k}`).padEnd(7)} v${o.version}: PUT ${o.requestMs.toFixed(0)} ms, first response ${o.firstResponseMs.toFixed(0)} ms, ACKs p50 ${o.latencyMs.p50.toFixed(0)} / p99 ${o.latencyMs.p99.toFixed(0)} / all ${Number.isNaN(o.allAckedMs) ? `${o.done}/${r.latencies.length} only` : `${o.allAckedMs.toFixed(0)} ms`}; ` +
+        `   ${(k === 0 ? 'warm-up' : `PUT ${k}`).padEnd(7)} v${o.version}: PUT ${o.requestMs.toFixed(0)} ms, first response ${o.firstResponseMs.toFixed(0)} ms (snapshot build ${o.snapshotBuildMs} ms of it), ACKs p50 ${o.latencyMs.p50.toFixed(0)} / p99 ${o.latencyMs.p99.toFixed(0)} / all ${Number.isNaN(o.allAckedMs) ? `${o.done}/${r.latencies.length} only` : `${o.allAckedMs.toFixed(0)} ms`}; ` +
           `tollgate CPU ${serverCpu} ms, RSS ${o.rssMiB} MiB; client CPU ${o.clientCpuMs.toFixed(0)} ms (loop ${(o.clientEventLoopUtilization * 100).toFixed(0)}% busy)`,
       );
       if (r.errors > 0) console.log(`   warning: ${r.errors} stream errors so far`);

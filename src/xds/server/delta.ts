@@ -4,6 +4,7 @@ import type { Snapshot } from '../cache/snapshot.js';
 import type { Node } from '../../proto/gen/envoy/config/core/v3/base.js';
 import { LEGACY_WILDCARD_TYPES, NAMESPACED_TYPES, TYPE_URL, namespaceOf, type Resource } from '../types.js';
 import { deltaResponseBytes, estimateBytes, type EncodedResponse } from './encode.js';
+import { KnownVersions } from './known.js';
 import { AdsStream, type AdsDeps, type PushPass, type TypeStateBase } from './stream.js';
 
 interface DeltaTypeState extends TypeStateBase {
@@ -13,7 +14,7 @@ interface DeltaTypeState extends TypeStateBase {
   explicitWildcard: boolean;
   names: Set<string>;
   /** What the client holds, by name: what we sent (ACKed or not) and what it declared on reconnect. */
-  known: Map<string, string>;
+  known: KnownVersions;
   /** Names the client (re)subscribed to: the protocol requires an answer even if it already holds them. */
   mustAnswer: Set<string>;
   /** The snapshot whose resources of this type the client holds exactly (wildcard only): diffs start there. */
@@ -34,6 +35,18 @@ interface DeltaPlan {
   removed: string[];
   /** After this response the client holds exactly the snapshot's resources of the type. */
   complete: boolean;
+}
+
+/** The namespaces the names of a snapshot's resource Map fall in, computed once per Map. */
+const namespaces = new WeakMap<ReadonlyMap<string, Resource>, ReadonlySet<string>>();
+function namespacesOf(all: ReadonlyMap<string, Resource>): ReadonlySet<string> {
+  let set = namespaces.get(all);
+  if (!set) {
+    const found = new Set<string>();
+    for (const name of all.keys()) found.add(namespaceOf(name));
+    namespaces.set(all, (set = found));
+  }
+  return set;
 }
 
 function isWildcard(state: DeltaTypeState): boolean {
@@ -62,7 +75,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
         legacyWildcard: false,
         explicitWildcard: false,
         names: new Set(),
-        known: new Map(),
+        known: new KnownVersions(),
         mustAnswer: new Set(),
         syncedTo: undefined,
         responded: false,
@@ -117,7 +130,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
       state.names.delete(name);
       state.mustAnswer.delete(name);
       if (namespaced) {
-        for (const held of state.known.keys()) if (namespaceOf(held) === name) state.known.delete(held);
+        for (const held of state.known.names()) if (namespaceOf(held) === name) state.known.delete(held);
       } else if (!isWildcard(state)) state.known.delete(name);
     }
     // A namespace subscription keeps its sync point across ACKs (it only moves when the names do).
@@ -147,7 +160,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
       for (const name of snapshot.changedSince(state.typeUrl, state.syncedTo)) consider(name);
     } else {
       for (const name of all.keys()) if (inScope(name)) consider(name);
-      for (const name of state.known.keys()) if (!all.has(name) || !inScope(name)) consider(name);
+      for (const name of state.known.names()) if (!all.has(name) || !inScope(name)) consider(name);
       for (const ns of state.names) {
         if (!state.mustAnswer.has(ns)) continue;
         let empty = true;
@@ -162,6 +175,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
     }
     if (resources.length === 0 && removed.length === 0) {
       state.syncedTo = snapshot;
+      this.rebaseIfWhole(state, snapshot);
       state.mustAnswer.clear();
       return undefined;
     }
@@ -201,7 +215,7 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
         for (const name of snapshot.changedSince(state.typeUrl, state.syncedTo)) consider(name);
       } else {
         for (const name of all.keys()) consider(name);
-        for (const name of state.known.keys()) if (!all.has(name)) consider(name);
+        for (const name of state.known.names()) if (!all.has(name)) consider(name);
         for (const name of state.mustAnswer) if (!all.has(name) && !state.known.has(name)) consider(name);
       }
     } else {
@@ -210,7 +224,10 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
 
     const complete = wildcard && !deferred;
     if (resources.length === 0 && removed.length === 0) {
-      if (complete) state.syncedTo = snapshot;
+      if (complete) {
+        state.syncedTo = snapshot;
+        this.rebaseIfWhole(state, snapshot);
+      }
       // A wildcard subscriber waits for a first answer even when there is nothing (Envoy's initial CDS/LDS fetch).
       if (wildcard && !state.responded && pass === 'make') return { resources, removed, complete };
       return undefined;
@@ -227,7 +244,10 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
       state.known.delete(name);
       state.mustAnswer.delete(name);
     }
-    if (plan.complete) state.syncedTo = snapshot;
+    if (plan.complete) {
+      state.syncedTo = snapshot;
+      this.rebaseIfWhole(state, snapshot);
+    }
     if (NAMESPACED_TYPES.has(state.typeUrl)) state.mustAnswer.clear();
     state.responded = true;
     state.inflightVersion = snapshot.version;
@@ -240,6 +260,19 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
     // Each resource entry is encoded once; small responses are shared by streams sending the same one.
     this.write(deltaResponseBytes(snapshot, state.typeUrl, plan.resources, plan.removed, nonce));
     this.status?.sent(state.typeUrl, snapshot.version, nonce, plan.resources.length, plan.removed.length);
+  }
+
+  /**
+   * Synced (complete) to a snapshot: a wildcard stream then holds exactly the snapshot's resources of the type, a
+   * namespace stream those in its namespaces, which is all of them when every name's namespace is subscribed. Its
+   * known versions become the snapshot's own Map (KnownVersions).
+   */
+  private rebaseIfWhole(state: DeltaTypeState, snapshot: Snapshot): void {
+    const all = snapshot.resources(state.typeUrl);
+    if (NAMESPACED_TYPES.has(state.typeUrl)) {
+      for (const ns of namespacesOf(all)) if (!state.names.has(ns)) return;
+    } else if (!isWildcard(state)) return;
+    state.known.rebase(all);
   }
 
   protected sizeOf(plan: DeltaPlan): number {
