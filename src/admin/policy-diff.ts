@@ -55,8 +55,8 @@ export async function policyDiff(before: string, after: string, pause: DiffYield
   const head = commonHeadLineEnd(before, after);
   const tail = commonTailLineStart(before, after, head);
   const headLines = countNewlines(before, 0, head);
-  const am = middleLines(before, head, before.length - tail);
-  const bm = middleLines(after, head, after.length - tail);
+  const am = await middleLines(before, head, before.length - tail, pause);
+  const bm = await middleLines(after, head, after.length - tail, pause);
   const out = new Sample();
   let added = 0;
   let removed = 0;
@@ -184,9 +184,20 @@ function countNewlines(s: string, from: number, to: number): number {
   return n;
 }
 
-/** The changed middle as lines (the trailing newline before the tail is dropped); [] when there is none. */
-function middleLines(s: string, from: number, to: number): string[] {
+/** The changed middle as lines (the trailing newline before the tail is dropped); [] when there is none. Sliced. */
+async function middleLines(s: string, from: number, to: number, pause: DiffYield): Promise<string[]> {
   if (to <= from) return [];
-  const mid = s.slice(from, to);
-  return (mid.endsWith('\n') ? mid.slice(0, -1) : mid).split('\n');
+  const end = s.charCodeAt(to - 1) === 10 ? to - 1 : to;
+  const out: string[] = [];
+  let start = from;
+  for (;;) {
+    const nl = s.indexOf('\n', start);
+    if (nl === -1 || nl >= end) {
+      out.push(s.slice(start, end));
+      return out;
+    }
+    out.push(s.slice(start, nl));
+    start = nl + 1;
+    if (out.length % LINES_PER_SLICE === 0) await pause();
+  }
 }
