@@ -80,8 +80,9 @@ export class PolicyAudit {
       const d = pending ? await pending : { from: undefined, diff: await policyDiff('', redactPolicyText(v.text, v.policy.document)) };
       event = changeEvent(v, d.from, d.diff, by);
     } catch (err) {
+      // The change is recorded whatever happened to its diff.
       this.onError(err);
-      return;
+      event = changeEvent(v, undefined, undefined, by);
     }
     return this.append(event);
   }
@@ -103,7 +104,7 @@ interface ChangeBy {
   path: string;
 }
 
-function changeEvent(v: PolicyVersion, from: number | undefined, diff: PolicyDiff, by: ChangeBy): AdminEvent {
+function changeEvent(v: PolicyVersion, from: number | undefined, diff: PolicyDiff | undefined, by: ChangeBy): AdminEvent {
   return {
     kind: 'admin',
     time: v.loadedAt,
@@ -116,8 +117,7 @@ function changeEvent(v: PolicyVersion, from: number | undefined, diff: PolicyDif
     action: 'policy.update',
     ...(from !== undefined ? { from_version: from } : {}),
     to_version: v.version,
-    diff: diff.lines,
-    diff_stats: diff.stats,
+    ...(diff ? { diff: diff.lines, diff_stats: diff.stats } : {}),
     ...(by.remote ? { remote: by.remote } : {}),
   };
 }
