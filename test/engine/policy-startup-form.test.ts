@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PolicyManager } from '../../src/engine/policy-manager.js';
 import { decide } from '../../src/policy/decide.js';
 import { EmbeddedPolicyStore } from '../../src/store/embedded/policy-store.js';
+import { decodeForm, encodeForm } from '../../src/store/embedded/policy-form.js';
 import type { Quarantined } from '../../src/store/embedded/quarantine.js';
+import { sha256Hex } from '../../src/engine/policy-version.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -99,5 +101,19 @@ describe('restart from the stored validated form', () => {
     expect(stale.quarantined).toEqual([]);
     expect(stale.source).toBe('text');
     expect(stale.allows('api49.example.com')).toBe(true);
+  });
+
+  it('a well-formed form whose document does not compile (written by another build) is not served: the text is parsed', async () => {
+    const dir = fresh(30);
+    await start(dir);
+    const formPath = join(dir, 'data', 'policy.validated');
+    const text = (JSON.parse(readFileSync(join(dir, 'data', 'policy.json'), 'utf8')) as { text: string }).text;
+    const good = decodeForm(readFileSync(formPath, 'utf8'), sha256Hex(text));
+    if (!good.ok) throw new Error('expected a good form');
+    // Hashes all match, but a rule names a block that does not exist.
+    writeFileSync(formPath, encodeForm({ ...good.form, chunks: [good.form.chunks[0]!.replace('{"b":0', '{"b":7')] }));
+    const r = await start(dir);
+    expect(r.source).toBe('text');
+    expect(r.allows('api29.example.com')).toBe(true);
   });
 });
