@@ -19,7 +19,7 @@ export const DIFF_LIMITS = {
 } as const;
 
 /** Lines handled per slice of the long passes (splitting, matching), and bytes per slice of the hashes. */
-const LINES_PER_SLICE = 20_000;
+const LINES_PER_SLICE = 5_000;
 const HASH_BYTES_PER_SLICE = 1 << 20;
 const COMPARE_BLOCK = 64 * 1024;
 
