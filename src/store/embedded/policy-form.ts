@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ValidatedPolicyForm } from '../policy-store.js';
 
 /**
@@ -6,10 +7,12 @@ import type { ValidatedPolicyForm } from '../policy-store.js';
  * document head, then one line per chunk (JSON.stringify output has no raw newline). The header names the text it was
  * validated from and the sha256 of everything after it, so a torn or edited file is told from a good one.
  *
- * Bump FORMAT when the schema's output for the same text can change (new defaults): a form of another format is stale,
- * not corrupt, and the text is parsed again.
+ * Bump the number when the schema's output for the same text can change (new defaults): a form of another format is
+ * stale, not corrupt, and the text is parsed again. The package version is part of it as well, so a form written by
+ * another release of Tollgate is never served by this one even where a bump was forgotten.
  */
-export const FORMAT = 'tollgate-validated-policy/1';
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const FORMAT = `tollgate-validated-policy/1 tollgate/${VERSION}`;
 
 interface Header {
   format: string;
