@@ -1,6 +1,11 @@
 import { parentPort } from 'node:worker_threads';
 import { parsePolicyUpdate } from '../policy/secrets.js';
 import { preparePolicy } from './policy-prepare.js';
+import { lowerThreadPriority } from './thread-priority.js';
+
+// Parsing a large policy takes seconds of CPU; where the process has one core (a pinned or one-CPU container), the
+// Checks' event loop must win it while both want it, or a reload stalls traffic even though it runs off the loop.
+lowerThreadPriority();
 
 interface WorkerJob {
   id: number;
