@@ -121,6 +121,8 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
       if (!(name in initial)) state.mustAnswer.add(name);
     }
     const namespaced = NAMESPACED_TYPES.has(typeUrl);
+    // Namespaces dropped in this request, forgotten in one pass over what is held (a request may name any number).
+    const dropped = new Set<string>();
     for (const name of req.resource_names_unsubscribe ?? []) {
       if (name === '*') {
         state.explicitWildcard = false;
@@ -129,10 +131,10 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
       }
       state.names.delete(name);
       state.mustAnswer.delete(name);
-      if (namespaced) {
-        for (const held of state.known.names()) if (namespaceOf(held) === name) state.known.delete(held);
-      } else if (!isWildcard(state)) state.known.delete(name);
+      if (namespaced) dropped.add(name);
+      else if (!isWildcard(state)) state.known.delete(name);
     }
+    if (dropped.size > 0) for (const held of state.known.names()) if (dropped.has(namespaceOf(held))) state.known.delete(held);
     // A namespace subscription keeps its sync point across ACKs (it only moves when the names do).
     if (namespaced ? subscribe.length > 0 || (req.resource_names_unsubscribe ?? []).length > 0 : !isWildcard(state)) state.syncedTo = undefined;
   }
@@ -161,17 +163,9 @@ class DeltaStream extends AdsStream<DeltaDiscoveryRequest, EncodedResponse, Delt
     } else {
       for (const name of all.keys()) if (inScope(name)) consider(name);
       for (const name of state.known.names()) if (!all.has(name) || !inScope(name)) consider(name);
-      for (const ns of state.names) {
-        if (!state.mustAnswer.has(ns)) continue;
-        let empty = true;
-        for (const name of all.keys()) {
-          if (namespaceOf(name) === ns) {
-            empty = false;
-            break;
-          }
-        }
-        if (empty) removed.push(ns);
-      }
+      // The namespaces that have resources, computed once per Map: a client may subscribe to any number of names.
+      const present = namespacesOf(all);
+      for (const ns of state.names) if (state.mustAnswer.has(ns) && !present.has(ns)) removed.push(ns);
     }
     if (resources.length === 0 && removed.length === 0) {
       state.syncedTo = snapshot;
