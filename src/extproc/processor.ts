@@ -79,6 +79,8 @@ export class RequestProcessor {
   private note: string | undefined;
   /** Phone-shaped values redacted unvalidated (buffered bodies add theirs; a stream's count is read at the end). */
   private phoneUnvalidated = 0;
+  /** Set when the headers and query spent their phone budget (kept apart: later notes replace `note`). */
+  private headersBudgetNote: string | undefined;
   /** Envoy's observability_mode: it streams everything and expects no reply, so nothing is mutated. */
   private observing = false;
 
@@ -124,10 +126,14 @@ export class RequestProcessor {
     }
     this.actions = plan.actionsFor(this.identity, authority?.host ?? '');
 
-    const opts = { actions: this.actions };
+    // One phone budget for the headers and the query, like a body's: values many and small must not add up unbounded.
+    const budget = plan.detectors.newBudget();
+    const opts = { actions: this.actions, context: { budget } };
     const scrubbed = scrubHeaders(plan.detectors, headers, opts);
     this.add(scrubbed.findings);
     const query = scrubQuery(plan.detectors, rawPath, opts);
+    this.headersBudgetNote = budget.note();
+    this.phoneUnvalidated += budget.structural;
     for (const f of query.findings) {
       // `:path` is never rewritten, so a token in the query cannot be scrubbed: mutating actions escalate to block.
       const escalate = !isPiiType(f.type) && f.action !== 'allow' && f.action !== 'block';
@@ -239,7 +245,7 @@ export class RequestProcessor {
   record(): ScrubRecord {
     const counts = this.findings.counts();
     const dropped = this.findings.dropped > 0 ? `${this.findings.dropped} findings beyond the first ${this.findings.kept.length} are in counts only` : undefined;
-    const note = [this.note, dropped].filter((n) => n !== undefined).join('; ');
+    const note = [this.headersBudgetNote, this.note, dropped].filter((n) => n !== undefined).join('; ');
     const unvalidated = this.phoneUnvalidated + (this.stream?.phoneBudgetExhausted ?? 0);
     return {
       time: new Date().toISOString(),

@@ -78,4 +78,18 @@ describe('ext_proc under a body that spends its phone parse budget', () => {
     expect(record.phone_unvalidated).toBeGreaterThan(0);
     expect(record.note).toMatch(/phone validation budget spent/);
   });
+
+  it('request headers share one budget: a cookie jar of decoys spends it, the real phone after them is still scrubbed, and the record says so', async () => {
+    // One decoy per cookie: with a budget per cookie value, no value ever spent its own, however many cookies came.
+    const cookies = decoys(200).split(', ').map((d, i) => `c${i}=${d.slice(4)}`);
+    const req = request('/v1/padded-headers', 'hello');
+    req.headers.push(['cookie', cookies.join('; ')], ['x-contact', `call ${REAL}`]);
+    const out = await envoy.process(req, ENVOY);
+    expect(out.result).toBe('forwarded');
+    expect(out.upstream!.headers.find(([k]) => k === 'x-contact')?.[1]).not.toContain('555-2671');
+    const record = await recordFor('/v1/padded-headers');
+    expect(record.phone_unvalidated).toBeGreaterThan(0);
+    expect(record.note).toMatch(/phone validation budget spent/);
+    expect(JSON.stringify(record)).not.toContain('555-2671');
+  });
 });

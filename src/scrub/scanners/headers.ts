@@ -4,6 +4,7 @@ import type { DetectorId } from '../config.js';
 import { basicCredentialsValid } from '../detectors/tokens/basic-auth.js';
 import { opaqueCredential } from '../detectors/tokens/bearer.js';
 import type { DetectorSet, ScanOptions } from '../engine.js';
+import type { ScanBudget } from '../scan-budget.js';
 import type { Finding, FindingLocation, Match } from '../types.js';
 import { storedName } from './json-path.js';
 
@@ -36,9 +37,11 @@ const SKIPPED = new Set(['host', ':authority', ':path', ':method', ':scheme', ':
  * any other scheme → the vendor type if recognised, else `bearer_token` above the entropy floor.
  * `Cookie`: each cookie value, with its name as context; session-like cookies as bearer credentials.
  * Credential-named custom headers (`X-Api-Key`, `Private-Token`, …) likewise; every other header as text.
- * Pseudo-headers and `host` are skipped; scan a `:path` query with `scrubQuery`.
+ * Pseudo-headers and `host` are skipped; scan a `:path` query with `scrubQuery`. Every header and cookie shares one
+ * phone budget (the caller's, else a new one): a budget per value would let many small values add up unbounded.
  */
 export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], opts: ScanOptions = {}): HeaderScrubResult {
+  const budget = opts.context?.budget ?? set.newBudget();
   const out: HeaderEntry[] = [];
   const changed: HeaderEntry[] = [];
   const findings: Finding[] = [];
@@ -51,7 +54,7 @@ export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], 
     const location: FindingLocation = { kind: 'header', name: storedName(set, name) };
     // Cookies and custom headers often carry URL-encoded values (`alice%40example.com`): detect on the decoded text.
     const view: DecodedView = AUTHORIZATION.has(name) || !PERCENT_ESCAPE.test(h.value) ? { text: h.value } : decodePercent(h.value, 0, h.value.length, false);
-    const matches = headerMatches(set, name, view.text);
+    const matches = headerMatches(set, name, view.text, budget);
     const local = set.toFindings(view.text, matches, { ...opts, location });
     for (const f of local) findings.push(view.map === undefined ? f : { ...f, start: rawAt(view, f.start), end: rawAt(view, f.end) });
     if (mutates(local)) {
@@ -63,18 +66,18 @@ export function scrubHeaders(set: DetectorSet, headers: readonly HeaderEntry[], 
   return { headers: out, changed, findings, blocked: blocks(findings) };
 }
 
-function headerMatches(set: DetectorSet, name: string, value: string): Match[] {
-  if (name === 'authorization' || name === 'proxy-authorization') return authorizationMatches(set, name, value);
-  if (name === 'cookie') return cookieMatches(set, value);
-  if (CREDENTIAL_HEADER.test(name)) return credentialMatches(set, name, value, 0, value.length);
-  return set.match(value, { key: name });
+function headerMatches(set: DetectorSet, name: string, value: string, budget: ScanBudget): Match[] {
+  if (name === 'authorization' || name === 'proxy-authorization') return authorizationMatches(set, name, value, budget);
+  if (name === 'cookie') return cookieMatches(set, value, budget);
+  if (CREDENTIAL_HEADER.test(name)) return credentialMatches(set, name, value, 0, value.length, budget);
+  return set.match(value, { key: name, budget });
 }
 
 function enabled(set: DetectorSet, id: DetectorId): boolean {
   return set.enabled.has(id);
 }
 
-function authorizationMatches(set: DetectorSet, name: string, value: string): Match[] {
+function authorizationMatches(set: DetectorSet, name: string, value: string, budget: ScanBudget): Match[] {
   const sp = value.indexOf(' ');
   const scheme = sp === -1 ? '' : value.slice(0, sp).toLowerCase();
   let start = sp === -1 ? 0 : sp + 1;
@@ -84,20 +87,20 @@ function authorizationMatches(set: DetectorSet, name: string, value: string): Ma
   if (scheme === 'basic') {
     return enabled(set, 'basic_auth') && basicCredentialsValid(cred) ? [{ type: 'basic_auth', start, end, normalized: cred }] : [];
   }
-  if (scheme.startsWith('aws4-') || scheme === 'digest' || scheme === 'negotiate') return set.match(value, { key: name });
-  return credentialMatches(set, name, value, sp === -1 ? 0 : start, end);
+  if (scheme.startsWith('aws4-') || scheme === 'digest' || scheme === 'negotiate') return set.match(value, { key: name, budget });
+  return credentialMatches(set, name, value, sp === -1 ? 0 : start, end, budget);
 }
 
 /** A vendor token inside the credential wins; otherwise the whole credential is an opaque bearer token. */
-function credentialMatches(set: DetectorSet, name: string, value: string, start: number, end: number): Match[] {
+function credentialMatches(set: DetectorSet, name: string, value: string, start: number, end: number, budget: ScanBudget): Match[] {
   const cred = value.slice(start, end);
-  const inner = set.match(cred, { key: name }).map((m) => ({ ...m, start: m.start + start, end: m.end + start }));
+  const inner = set.match(cred, { key: name, budget }).map((m) => ({ ...m, start: m.start + start, end: m.end + start }));
   if (inner.some((m) => m.type !== 'bearer_token')) return inner;
   if (enabled(set, 'bearer_token') && opaqueCredential(cred)) return [{ type: 'bearer_token', start, end, normalized: cred }];
   return inner;
 }
 
-function cookieMatches(set: DetectorSet, value: string): Match[] {
+function cookieMatches(set: DetectorSet, value: string, budget: ScanBudget): Match[] {
   const out: Match[] = [];
   let i = 0;
   while (i < value.length) {
@@ -115,7 +118,7 @@ function cookieMatches(set: DetectorSet, value: string): Match[] {
         ve--;
       }
       if (ve > vs) {
-        const found = SESSION_COOKIE.test(cookie) ? credentialMatches(set, cookie, value, vs, ve) : set.match(value.slice(vs, ve), { key: cookie }).map((m) => ({ ...m, start: m.start + vs, end: m.end + vs }));
+        const found = SESSION_COOKIE.test(cookie) ? credentialMatches(set, cookie, value, vs, ve, budget) : set.match(value.slice(vs, ve), { key: cookie, budget }).map((m) => ({ ...m, start: m.start + vs, end: m.end + vs }));
         for (const m of found) out.push(m);
       }
     }
