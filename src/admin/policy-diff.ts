@@ -61,26 +61,31 @@ export async function policyDiff(before: string, after: string, pause: DiffYield
   let added = 0;
   let removed = 0;
   let exact = true;
+  // Lines are compared as ids: comparing or hashing the lines themselves costs their length per compare, and V8 hashes
+  // strings over 16,383 characters by length alone, so same-length long lines all collide in a Map.
+  const ids = new LineIds();
+  const ai = await ids.of(am, pause);
+  const bi = await ids.of(bm, pause);
   if (am.length * bm.length <= DIFF_LIMITS.maxLcsCells) {
     let lastOld = headLines;
     let lastNew = headLines;
     let inRun = false;
-    for (const l of diffLineArrays(am, bm, DIFF_LIMITS.maxLcsCells).lines) {
+    for (const l of diffLineArrays(ai, bi, DIFF_LIMITS.maxLcsCells).lines) {
       if (l.op === '=') inRun = false;
       else {
         if (l.op === '+') added++;
         else removed++;
         if (!inRun) out.header(`@@ -${l.old !== null ? headLines + l.old : lastOld + 1} +${l.new !== null ? headLines + l.new : lastNew + 1} @@`);
         inRun = true;
-        out.line(l.op, l.line);
+        out.line(l.op, l.op === '+' ? bm[l.new! - 1]! : am[l.old! - 1]!);
       }
       if (l.old !== null) lastOld = headLines + l.old;
       if (l.new !== null) lastNew = headLines + l.new;
     }
   } else {
     exact = false;
-    const unmatchedOld = await unmatched(am, bm, pause);
-    const unmatchedNew = await unmatched(bm, am, pause);
+    const unmatchedOld = await unmatched(ai, bi, pause);
+    const unmatchedNew = await unmatched(bi, ai, pause);
     removed = unmatchedOld.length;
     added = unmatchedNew.length;
     sampleRuns(out, '-', am, unmatchedOld, headLines);
@@ -117,7 +122,36 @@ class Sample {
   }
 }
 
-/** Indexes (ascending) of `lines` with no partner in `other`: a multiset match by content, sliced. */
+/** Lines longer than this are keyed by their digest (V8 gives longer strings a length-only hash, see LineIds). */
+const KEY_BY_DIGEST_CHARS = 1024;
+
+/** One short id string per distinct line; long lines are keyed by length and sha256, hashed in 1 MiB slices. */
+class LineIds {
+  private readonly byKey = new Map<string, string>();
+
+  async of(lines: readonly string[], pause: DiffYield): Promise<string[]> {
+    const out: string[] = [];
+    let hashed = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (i % LINES_PER_SLICE === LINES_PER_SLICE - 1 || hashed >= HASH_BYTES_PER_SLICE) {
+        await pause();
+        hashed = 0;
+      }
+      const line = lines[i]!;
+      let key = line;
+      if (line.length > KEY_BY_DIGEST_CHARS) {
+        key = `\u0000${line.length}:${createHash('sha256').update(line).digest('base64')}`;
+        hashed += line.length;
+      }
+      let id = this.byKey.get(key);
+      if (id === undefined) this.byKey.set(key, (id = this.byKey.size.toString(36)));
+      out.push(id);
+    }
+    return out;
+  }
+}
+
+/** Indexes (ascending) of `lines` with no partner in `other`: a multiset match by content (line ids), sliced. */
 async function unmatched(lines: string[], other: string[], pause: DiffYield): Promise<number[]> {
   const counts = new Map<string, number>();
   for (let i = 0; i < other.length; i++) {
