@@ -1,6 +1,7 @@
 import { decodePercent } from './decode.js';
 import { compileDetectors, type DetectorSet } from './engine.js';
 import { charClasses, shannonEntropy } from './validators/entropy.js';
+import type { ScanBudget } from './scan-budget.js';
 
 /** Every detector, whatever a policy enables: what may be stored is stricter than what is scrubbed. */
 let shared: DetectorSet | undefined;
@@ -34,12 +35,20 @@ function looksSecret(seg: string): boolean {
   return c.digit > 0 && c.lower + c.upper > 0 && shannonEntropy(seg) >= 3.5;
 }
 
-function memo(fn: (seg: string) => string): (seg: string) => string {
+type Segment = (seg: string, budget: ScanBudget) => string;
+
+/**
+ * Answers per distinct segment, shared by every path. An answer given by shape alone because this path spent its
+ * phone budget is not kept: it holds for this path only, and would otherwise redact the segment in other callers' paths.
+ */
+function memo(fn: Segment): Segment {
   const cache = new Map<string, string>();
-  return (seg) => {
+  return (seg, budget) => {
     let out = cache.get(seg);
     if (out === undefined) {
-      out = fn(seg);
+      const byShape = budget.structural;
+      out = fn(seg, budget);
+      if (budget.structural !== byShape) return out;
       if (cache.size >= MEMO_LIMIT) cache.clear();
       cache.set(seg, out);
     }
@@ -52,41 +61,43 @@ const PLAIN_LOWER = /^[a-z][a-z_-]{0,31}$/;
 const SHORT_NUMBER = /^[0-9]{1,6}$/;
 const DIGITS = /^[0-9]+$/;
 
-function findingTypes(seg: string): string[] {
+function findingTypes(seg: string, budget: ScanBudget): string[] {
   if (PLAIN_LOWER.test(seg) || SHORT_NUMBER.test(seg) || UUID.test(seg)) return [];
   const decoded = seg.includes('%') ? decodePercent(seg, 0, seg.length, false).text : seg;
   return allDetectors()
-    .match(decoded)
+    .match(decoded, { budget })
     .map((m) => m.type);
 }
 
-const templateSegment = memo((seg) => (PLAIN_SEGMENT.test(seg) && !isId(seg) && findingTypes(seg).length === 0 ? seg : '{id}'));
+const templateSegment = memo((seg, budget) => (PLAIN_SEGMENT.test(seg) && !isId(seg) && findingTypes(seg, budget).length === 0 ? seg : '{id}'));
 
-const auditSegment = memo((seg) => {
-  const types = findingTypes(seg);
+const auditSegment = memo((seg, budget) => {
+  const types = findingTypes(seg, budget);
   if (types.length > 0) return `{${[...new Set(types)].join(',')}}`;
   if (seg.length > 64) return '{long}';
   return looksSecret(seg) ? '{secret}' : seg;
 });
 
-function segments(path: string, each: (seg: string) => string, acrossSegments = false): string {
+function segments(path: string, each: Segment, acrossSegments = false): string {
   const q = path.search(/[?#]/);
   const bare = q === -1 ? path : path.slice(0, q);
   if (bare === '' || bare === '/') return bare === '' ? '' : '/';
   const segs = bare.split('/');
-  for (let i = 0; i < segs.length; i++) if (segs[i] !== '') segs[i] = each(segs[i]!);
-  if (acrossSegments) redactAcross(segs);
+  // One phone budget for the whole path, like a body's: a budget per segment let thousands of segments add up.
+  const budget = allDetectors().newBudget();
+  for (let i = 0; i < segs.length; i++) if (segs[i] !== '') segs[i] = each(segs[i]!, budget);
+  if (acrossSegments) redactAcross(segs, budget);
   const out = segs.join('/');
   return out.length > MAX_PATH ? `${out.slice(0, MAX_PATH)}…` : out;
 }
 
 /** A number spread over several kept segments (`/4111/1111/1111/1111`, `/536/22/8514`): those segments take its type. */
-function redactAcross(segs: string[]): void {
+function redactAcross(segs: string[], budget: ScanBudget): void {
   let adjacent = false;
   for (let i = 1; i < segs.length && !adjacent; i++) adjacent = DIGITS.test(segs[i]!) && DIGITS.test(segs[i - 1]!);
   if (!adjacent) return;
   const text = segs.join(' ');
-  const found = allDetectors().match(text);
+  const found = allDetectors().match(text, { budget });
   if (found.length === 0) return;
   let start = 0;
   for (let i = 0; i < segs.length; i++) {
@@ -121,7 +132,7 @@ export function redactPath(path: string): string {
  * placeholders and short numbers stay, any other segment must pass as a template segment.
  */
 export function storedTemplate(template: string): string {
-  return segments(template, (seg) => (/^\{[a-z_,]+\}$/.test(seg) || /^[0-9]{1,6}$/.test(seg) ? seg : templateSegment(seg))) || '/';
+  return segments(template, (seg, budget) => (/^\{[a-z_,]+\}$/.test(seg) || /^[0-9]{1,6}$/.test(seg) ? seg : templateSegment(seg, budget))) || '/';
 }
 
 const PLAIN_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
