@@ -42,10 +42,12 @@ const TEXTUAL = new Set([
 
 /** Decisions for the content types seen; there are few distinct ones, and parsing one is 2 % of a small body's scan. */
 const modeMemo = new Map<string, { mode: BodyMode; note?: string }>();
+/** Longer types (a workload can send any) are parsed every time, so the memo stays within 256 x 128 chars. */
+const MEMO_MAX_LENGTH = 128;
 
 /** How a body with this Content-Type is scanned. Anything not known to be text is left alone (headers only). */
 export function bodyModeFor(contentType: string | undefined): { mode: BodyMode; note?: string } {
-  if (contentType === undefined) return modeOf(contentType);
+  if (contentType === undefined || contentType.length > MEMO_MAX_LENGTH) return modeOf(contentType);
   let mode = modeMemo.get(contentType);
   if (mode === undefined) {
     mode = Object.freeze(modeOf(contentType));
