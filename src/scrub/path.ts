@@ -20,6 +20,8 @@ const PLAIN_SEGMENT = /^[A-Za-z][A-Za-z0-9._~-]{0,31}$/;
 const MAX_PATH = 512;
 /** Segments repeat across requests (`v1`, `charges`); the detectors run once per distinct one. */
 const MEMO_LIMIT = 4096;
+/** Longer segments (a caller can send any) are decided every time, so the memo stays within 4096 x 128 chars. */
+const MEMO_MAX_LENGTH = 128;
 
 function isId(seg: string): boolean {
   if (NUMBER.test(seg) || UUID.test(seg) || HEX.test(seg)) return true;
@@ -48,7 +50,7 @@ function memo(fn: Segment): Segment {
     if (out === undefined) {
       const byShape = budget.structural;
       out = fn(seg, budget);
-      if (budget.structural !== byShape) return out;
+      if (budget.structural !== byShape || seg.length > MEMO_MAX_LENGTH) return out;
       if (cache.size >= MEMO_LIMIT) cache.clear();
       cache.set(seg, out);
     }
