@@ -45,4 +45,20 @@ describe('WriteBudget (response bytes in flight across ADS streams)', () => {
     expect(woken).toEqual([0, 2]);
     expect(budget.waiters).toBe(1);
   });
+
+  it('a woken stream with nothing to send passes its room on, so the streams queued behind it are not left waiting', () => {
+    const { woken, list } = streams(3);
+    const budget = new WriteBudget(100, 10, (w) => w.flush());
+    budget.take(100);
+    for (const s of list) expect(budget.admit(s, 60)).toBe(false);
+    budget.release(100);
+    expect(woken).toEqual([0]); // 60 planned for stream 0; stream 1 would not fit beside it
+    // Stream 0 was woken but its response went out meanwhile (or its Envoy ACKed nothing new): it writes nothing.
+    budget.pass();
+    expect(woken).toEqual([0, 1]);
+    expect(budget.admit(list[1]!, 60)).toBe(true);
+    budget.take(60);
+    budget.pass(); // stream 1 wrote: nothing is released and stream 2 keeps waiting for real room
+    expect(woken).toEqual([0, 1]);
+  });
 });

@@ -201,29 +201,37 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
 
   /** Sends what each type needs, in push order; a type still awaiting its ACK holds back every type after it. */
   protected push(): void {
+    if (this.pushTypes() === 'idle') this.deps.writes?.pass();
+  }
+
+  /** One push pass: whether it sent a response, is waiting for the write budget, or had nothing to send. */
+  private pushTypes(): 'sent' | 'waiting' | 'idle' {
     const snapshot = this.snapshot;
-    if (!snapshot || this.closed) return;
+    if (!snapshot || this.closed) return 'idle';
+    let sent = false;
     const types = [...this.states.keys()].sort(comparePushOrder);
     for (const pass of ['make', 'break'] as const) {
       for (const typeUrl of types) {
         if (pass === 'break' && !BREAK_TYPES.has(typeUrl)) continue;
         if (this.awaitedEndpoints.size > 0 && (pass === 'break' || comparePushOrder(typeUrl, TYPE_URL.endpoint) > 0)) {
           this.armEndpointTimer();
-          return;
+          return sent ? 'sent' : 'idle';
         }
         const state = this.states.get(typeUrl);
         if (!state) continue;
         const plan = this.plan(state, snapshot, pass);
         if (plan === undefined) continue;
-        if (state.inflight) return;
+        if (state.inflight) return sent ? 'sent' : 'idle';
         // A large response waits while others are being flushed; the budget pushes this stream again (plan is pure).
-        if (this.deps.writes && !this.deps.writes.admit(this, this.sizeOf(plan))) return;
+        if (this.deps.writes && !this.deps.writes.admit(this, this.sizeOf(plan))) return 'waiting';
         const nonce = String(++this.nonceCounter);
         state.nonce = nonce;
         state.inflight = true;
         this.send(state, snapshot, plan, nonce);
+        sent = true;
       }
     }
+    return sent ? 'sent' : 'idle';
   }
 
   protected countAck(typeUrl: string): void {

@@ -72,6 +72,15 @@ export class WriteBudget {
     }
   }
 
+  /**
+   * A stream pushed (woken, or for any other reason) that wrote nothing and is not waiting: the room `release` planned
+   * for it goes to the streams queued behind it, which would otherwise wait for some later write's release (and on a
+   * quiet server there may be none).
+   */
+  pass(): void {
+    if (this.waiting.size > 0) this.release(0);
+  }
+
   /** A closed stream waits no more. */
   forget(waiter: Waiter): void {
     this.waiting.delete(waiter);
