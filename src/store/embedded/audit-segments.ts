@@ -574,6 +574,12 @@ export class EmbeddedAuditStore implements AuditStore {
           continue;
         }
         await rename(tmp, join(this.dir, file));
+        // ...or during the rename: then the copy just put in place must go too, or the next open would find it and
+        // bring back records retention had removed.
+        if (!this.sealed.includes(info)) {
+          await rm(join(this.dir, file), { force: true });
+          continue;
+        }
         await fsyncDir(this.dir);
         info.file = file;
         info.stored_bytes = bytesOut;
