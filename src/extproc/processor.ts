@@ -145,7 +145,7 @@ export class RequestProcessor {
     const common: CommonResponse = headersChanged ? { header_mutation: { set_headers: scrubbed.changed.map((h) => setHeader(h.name, h.value)) } } : {};
     if (headersChanged) this.outcome = 'scrubbed';
     if (msg.end_of_stream || !isScannableContentType(this.contentType)) {
-      if (!msg.end_of_stream) this.note = `content type ${this.contentType ?? '(none)'} is not scannable; headers only`;
+      if (!msg.end_of_stream) this.addNote(`content type ${this.contentType ?? '(none)'} is not scannable; headers only`);
       this.phase = 'done';
       return headersChanged ? continueResponse('request_headers', common) : REPLY.headers;
     }
@@ -157,7 +157,7 @@ export class RequestProcessor {
     if (!buffered) this.stream = createBodyStream(plan.detectors, this.contentType, opts);
     if (buffered && !headersChanged) return REPLY.headersBuffered;
     const mutation: CommonResponse = buffered ? common : { header_mutation: { ...common.header_mutation, remove_headers: ['content-length'] } };
-    if (!buffered && named.contentLength !== undefined) this.note = 'streamed: content-length removed (chunks may change length)';
+    if (!buffered && named.contentLength !== undefined) this.addNote('streamed: content-length removed (chunks may change length)');
     // Envoy decided whether to drop content-length in `decodeHeaders`, from the configured body mode NONE, before this
     // reply; nothing removes it after a mode_override (ext_proc.cc `Filter::decodeHeaders`, processor_state.h
     // `shouldRemoveContentLength`), so a streamed body whose length changes must lose it here.
@@ -173,7 +173,7 @@ export class RequestProcessor {
       this.bytesScanned += body.length;
       const result = scrubBody(this.version.scrub.detectors, body, this.contentType, { actions: this.actions });
       this.add(result.findings);
-      if (result.summary.note) this.note = result.summary.note;
+      if (result.summary.note) this.addNote(result.summary.note);
       this.phoneUnvalidated += result.summary.phoneBudgetExhausted ?? 0;
       if (result.blocked) return this.block();
       // Nothing to change: CONTINUE without a body mutation; Envoy then forwards the body it buffered as it is
@@ -191,9 +191,9 @@ export class RequestProcessor {
       this.add(step.findings);
       if (last) this.add(last.findings);
       const spent = step.note ?? last?.note;
-      if (spent !== undefined) this.note = this.note === undefined ? spent : `${this.note}; ${spent}`;
+      if (spent !== undefined) this.addNote(spent);
       if (step.blocked || last?.blocked) {
-        this.note = this.note === undefined ? 'blocked mid-stream: earlier chunks had already been forwarded' : `${this.note}; blocked mid-stream: earlier chunks had already been forwarded`;
+        this.addNote('blocked mid-stream: earlier chunks had already been forwarded');
         return this.block();
       }
       if (endOfStream) this.phase = 'done';
@@ -217,17 +217,22 @@ export class RequestProcessor {
     this.phase = 'done';
     if (last.output.length === 0) return REPLY.requestTrailers;
     this.outcome = 'blocked';
-    this.note = `request trailers after a streamed body: its last ${Buffer.byteLength(last.output)} bytes were held back for scanning and cannot be forwarded after the trailers`;
+    this.addNote(`request trailers after a streamed body: its last ${Buffer.byteLength(last.output)} bytes were held back for scanning and cannot be forwarded after the trailers`);
     return blockedResponse({ error: 'egress_blocked', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: 'a streamed request body followed by trailers cannot be scrubbed completely; send it with content-length (buffered) or without trailers' }, 'tollgate_trailers_after_streamed_body');
   }
 
   /** A streamed body past scrub.maxBodyBytes: refused (the upstream request is reset), never forwarded unscanned. */
+  /** Notes accumulate (a budget note, then a refusal): the record keeps every reason, in order. */
+  private addNote(note: string): void {
+    this.note = this.note === undefined ? note : `${this.note}; ${note}`;
+  }
+
   private tooLarge(): ProcessingResponse {
     const limit = this.version.scrub.maxBodyBytes;
     this.outcome = 'blocked';
     this.phase = 'done';
     this.limitExceeded = 'scrubBodyBytes';
-    this.note = `body over scrub.maxBodyBytes (${limit} bytes): refused mid-stream`;
+    this.addNote(`body over scrub.maxBodyBytes (${limit} bytes): refused mid-stream`);
     return blockedResponse({ error: 'egress_body_too_large', decision_id: this.decisionId ?? null, identity: this.identity, destination: this.destination, finding_types: [], reason: `request body is larger than ${limit} bytes, the most Tollgate scans (scrub.maxBodyBytes)` }, 'tollgate_body_too_large', 'PayloadTooLarge');
   }
 
