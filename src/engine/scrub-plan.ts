@@ -13,6 +13,8 @@ export interface ScrubPlan {
 }
 
 const MEMO_LIMIT = 10_000;
+/** A DNS name is at most 253 characters; a longer `:authority` (a caller can send one) is resolved every time, never kept. */
+const MEMO_MAX_HOST = 253;
 
 export function compileScrubPlan(doc: PolicyDocument, problems: Problem[]): ScrubPlan {
   const cfg = doc.scrub;
@@ -58,6 +60,7 @@ export function compileScrubPlan(doc: PolicyDocument, problems: Problem[]): Scru
       const identityActions = byIdentity.get(identity) ?? base;
       const dest = destinationOverrides(host);
       actions = dest ? resolveActions(dest, identityActions) : identityActions;
+      if (host.length > MEMO_MAX_HOST) return actions;
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, actions);
       return actions;
