@@ -11,6 +11,8 @@ export const LIMITS = {
   checkHeaderBytes: 256 * 1024,
   /** Concurrent ADS streams one Envoy node id may hold (reconnects overlap briefly; more is a misbehaving client). */
   adsStreamsPerNode: 8,
+  /** Distinct resource types one ADS stream may subscribe to: each keeps state, and Envoy's xDS APIs are about a dozen. */
+  adsTypesPerStream: 32,
   /** Concurrent gRPC streams per HTTP/2 connection; Envoy opens another connection when it needs more. */
   grpcStreamsPerConnection: 1000,
   /** Allow rules in one policy (each becomes matcher entries, and exact ones xDS clusters). */

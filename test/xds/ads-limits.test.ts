@@ -38,6 +38,21 @@ describe('ADS limits', () => {
     client.close();
   });
 
+  it(`one ADS stream may subscribe to ${LIMITS.adsTypesPerStream} resource types; naming one more ends it RESOURCE_EXHAUSTED and is counted`, async () => {
+    const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+    const stream = openAdsStream<DiscoveryRequest, DiscoveryResponse>(client, 'StreamAggregatedResources');
+    stream.on('error', () => undefined);
+    stream.on('data', () => undefined);
+    const status = streamStatus(stream);
+    const node = { id: 'many-types-gw', cluster: 'egress' };
+    for (let i = 0; i <= LIMITS.adsTypesPerStream; i++) stream.write({ node, type_url: `type.googleapis.com/made.up.Type${i}`, resource_names: [] } as DiscoveryRequest);
+    const end = await status;
+    expect(end.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(end.details).toMatch(/adsTypesPerStream/);
+    expect(await (await server.admin('/metrics')).text()).toMatch(/tollgate_limit_rejections_total\{limit="adsTypesPerStream"\} 1/);
+    client.close();
+  });
+
   it(`the gRPC port tells every HTTP/2 client it may open at most ${LIMITS.grpcStreamsPerConnection} concurrent streams per connection`, async () => {
     const session = connect(`http://127.0.0.1:${server.grpcPort}`);
     session.on('error', () => undefined);

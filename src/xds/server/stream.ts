@@ -15,7 +15,7 @@ export interface AdsDeps {
   /** Spreads the pushes of a new snapshot over event-loop turns; without it, every stream is pushed at once. */
   pushes?: PushQueue;
   /** Counts a refusal for a fixed limit (tollgate_limit_rejections_total). */
-  onLimit?: (limit: 'adsStreamsPerNode') => void;
+  onLimit?: (limit: 'adsStreamsPerNode' | 'adsTypesPerStream') => void;
   /** Bounds the response bytes in flight across streams (write-budget.ts); without it, every response is written at once. */
   writes?: WriteBudget;
 }
@@ -157,6 +157,11 @@ export abstract class AdsStream<Req extends { node?: Node; type_url?: string }, 
     try {
       const typeUrl = req.type_url;
       if (!typeUrl) throw new RequestError(grpc.status.INVALID_ARGUMENT, 'request has no type_url');
+      // Each type a stream names keeps state; Envoy knows about a dozen xDS types, a hostile client could name millions.
+      if (!this.states.has(typeUrl) && this.states.size >= LIMITS.adsTypesPerStream) {
+        this.deps.onLimit?.('adsTypesPerStream');
+        throw new RequestError(grpc.status.RESOURCE_EXHAUSTED, `more than ${LIMITS.adsTypesPerStream} resource types on one stream (adsTypesPerStream)`);
+      }
       if (!this.status) this.start(req.node);
       this.handle(req, typeUrl);
       this.push();
