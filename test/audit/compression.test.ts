@@ -1,22 +1,15 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exportAudit } from '../../src/audit/export.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
 import { LocalAuditReader } from '../../src/store/redis/audit-local-reader.js';
-import { events, tempDataDir } from './fixtures.js';
+import { events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(opts: Parameters<typeof EmbeddedAuditStore.open>[0]): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ maintenanceIntervalMs: 0, ...opts });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = (opts: Parameters<typeof EmbeddedAuditStore.open>[0]) => openAuditStore(opts);
 
 const auditFiles = (dataDir: string) => readdirSync(join(dataDir, 'audit')).filter((f) => f.startsWith('audit-')).sort();
 

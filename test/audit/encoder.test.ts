@@ -1,20 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EgressEvent } from '../../src/events/types.js';
-import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { event, events, tempDataDir } from './fixtures.js';
+import { event, events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir: string, encodeInWorker: boolean): Promise<EmbeddedAuditStore> {
-  // A fixed clock: both stores write the same segment header, so their files can be compared byte for byte.
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, encodeInWorker, now: () => Date.parse('2026-11-25T00:00:00Z') });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+// A fixed clock: both stores write the same segment header, so their files can be compared byte for byte.
+const openAuditStore = auditStores({ now: () => Date.parse('2026-11-25T00:00:00Z') });
+const openStore = (dataDir: string, encodeInWorker: boolean) => openAuditStore({ dataDir, encodeInWorker });
 
 describe('audit encoder worker', () => {
   it('writes byte for byte what in-thread encoding writes, and the log verifies', async () => {

@@ -2,24 +2,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditCommand } from '../../src/audit/cli.js';
 import type { AuditStatus } from '../../src/audit/health.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
 import { TEST_POLICY } from '../support/policies.js';
 import { startTestServer } from '../support/server.js';
-import { events, tempDataDir } from './fixtures.js';
+import { events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir: string): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = (dataDir: string) => openAuditStore({ dataDir });
 
 /** A closed store with `n` records in one segment; returns the segment's path and its bytes. */
 async function oneSegment(n = 40): Promise<{ dataDir: string; dir: string; file: string; path: string; bytes: Buffer }> {

@@ -1,10 +1,28 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { DecisionEvent, EgressEvent, ScrubEvent } from '../../src/events/types.js';
+import { EmbeddedAuditStore, type EmbeddedAuditOptions } from '../../src/store/embedded/audit-segments.js';
 
 export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'tollgate-audit-'));
+}
+
+/**
+ * An opener of embedded audit stores for one test file: a fresh data directory and no background maintenance unless
+ * given, `defaults` under each call's options; every store it opened is closed after each test.
+ */
+export function auditStores(defaults: Partial<EmbeddedAuditOptions> = {}): (opts?: Partial<EmbeddedAuditOptions>) => Promise<EmbeddedAuditStore> {
+  const open: EmbeddedAuditStore[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (opts = {}) => {
+    const s = await EmbeddedAuditStore.open({ dataDir: tempDataDir(), maintenanceIntervalMs: 0, ...defaults, ...opts });
+    open.push(s);
+    return s;
+  };
 }
 
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');

@@ -1,22 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuditRecorder } from '../../src/audit/recorder.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { EgressEvent, ScrubEvent } from '../../src/events/types.js';
 import type { AuditStore } from '../../src/store/audit-store.js';
-import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { event, events, tempDataDir } from './fixtures.js';
+import { event, events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir = tempDataDir()): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = (dataDir = tempDataDir()) => openAuditStore({ dataDir });
 
 /** A scrub result with `n` findings, as a finding flood produces it. */
 function flood(n: number, id = 'flood'): ScrubEvent {

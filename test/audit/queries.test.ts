@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditRoutes } from '../../src/admin/routes/audit.js';
 import { canonicalJson, hashCanonical } from '../../src/audit/chain.js';
 import { exportAudit } from '../../src/audit/export.js';
@@ -9,23 +9,29 @@ import { verifyAuditDir } from '../../src/audit/verify.js';
 import type { ScrubEvent } from '../../src/events/types.js';
 import type { AuditQuery, AuditQueryOptions, AuditStore } from '../../src/store/audit-store.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { event, events, tempDataDir } from './fixtures.js';
+import { event, events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir = tempDataDir()): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = (dataDir = tempDataDir()) => openAuditStore({ dataDir });
 
 /** A log of `n` records, big enough that a query matching nothing reads for a while. */
 async function bigLog(n: number): Promise<EmbeddedAuditStore> {
   const store = await openStore();
   for (let i = 0; i < n; i += 2000) await store.append(events(i, Math.min(2000, n - i)));
   return store;
+}
+
+/** The store as the admin API sees it, recording the abort signal each query is given. */
+function watchingSignals(store: AuditStore, seen: AbortSignal[]): AuditStore {
+  return {
+    append: (b) => store.append(b),
+    query: (q: AuditQuery, o?: AuditQueryOptions) => {
+      if (o?.signal) seen.push(o.signal);
+      return store.query(q, o);
+    },
+    verify: () => store.verify(),
+    close: () => store.close(),
+  };
 }
 
 describe('audit queries under hostile volume', () => {
@@ -96,15 +102,7 @@ describe('audit queries under hostile volume', () => {
   it('GET /v1/audit stops reading when the client disconnects', async () => {
     const store = await bigLog(10_000);
     const seen: AbortSignal[] = [];
-    const watched: AuditStore = {
-      append: (b) => store.append(b),
-      query: (q: AuditQuery, o?: AuditQueryOptions) => {
-        if (o?.signal) seen.push(o.signal);
-        return store.query(q, o);
-      },
-      verify: () => store.verify(),
-      close: () => store.close(),
-    };
+    const watched = watchingSignals(store, seen);
     const app = Fastify();
     auditRoutes(app, watched);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -125,15 +123,7 @@ describe('audit queries under hostile volume', () => {
   it('closing the admin API stops a long GET /v1/audit instead of waiting for it', async () => {
     const store = await bigLog(10_000);
     const seen: AbortSignal[] = [];
-    const watched: AuditStore = {
-      append: (b) => store.append(b),
-      query: (q: AuditQuery, o?: AuditQueryOptions) => {
-        if (o?.signal) seen.push(o.signal);
-        return store.query(q, o);
-      },
-      verify: () => store.verify(),
-      close: () => store.close(),
-    };
+    const watched = watchingSignals(store, seen);
     const app = Fastify();
     auditRoutes(app, watched);
     await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,21 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AuditRecorder } from '../../src/audit/recorder.js';
 import { EventBus } from '../../src/events/bus.js';
 import type { EgressEvent } from '../../src/events/types.js';
 import type { AuditStore } from '../../src/store/audit-store.js';
-import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { event, events, tempDataDir } from './fixtures.js';
+import { event, events, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir: tempDataDir(), maintenanceIntervalMs: 0 });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = () => openAuditStore();
 
 /** A store whose appends fail with ENOSPC while `failing` is true. */
 function diskFull(inner: AuditStore): AuditStore & { failing: boolean; attempts: number } {

@@ -1,19 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/store/audit-store.js';
 import { EmbeddedAuditStore, type EmbeddedAuditOptions } from '../../src/store/embedded/audit-segments.js';
-import { events, tempDataDir, timeOf } from './fixtures.js';
+import { events, tempDataDir, timeOf, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(opts: EmbeddedAuditOptions): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ maintenanceIntervalMs: 0, compressSealed: false, ...opts });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores({ compressSealed: false });
+const openStore = (opts: EmbeddedAuditOptions) => openAuditStore(opts);
 
 // Sealed segments are gzipped in the background: named here by their plain name either way.
 const segmentsIn = (dataDir: string) => readdirSync(join(dataDir, 'audit')).filter((f) => /\.jsonl(\.gz)?$/.test(f)).map((f) => f.replace(/\.gz$/, '')).sort();
@@ -110,7 +103,6 @@ describe('audit segments', () => {
     const store = await openStore({ dataDir, maxSegmentBytes: 4096 });
     for (let i = 0; i < 60; i += 5) await store.append(events(i, 5));
     await store.close();
-    open.pop();
     const index = JSON.parse(readFileSync(join(dataDir, 'audit', 'index.json'), 'utf8'));
     expect(index.segments.length).toBe(segmentsIn(dataDir).length - 1);
     expect(index.segments[0]).toMatchObject({ file: 'audit-0000000000000001.jsonl', first_seq: 1, min_time: timeOf(0) });

@@ -1,19 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EgressEvent } from '../../src/events/types.js';
 import type { AuditQuery, AuditRecord } from '../../src/store/audit-store.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { event, events, tempDataDir, timeOf } from './fixtures.js';
+import { event, events, tempDataDir, timeOf, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir: string, opts: Partial<Parameters<typeof EmbeddedAuditStore.open>[0]> = {}): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, ...opts });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores();
+const openStore = (dataDir: string, opts: Partial<Parameters<typeof EmbeddedAuditStore.open>[0]> = {}) => openAuditStore({ dataDir, ...opts });
 
 async function all(store: EmbeddedAuditStore, q: AuditQuery = {}): Promise<AuditRecord[]> {
   const out: AuditRecord[] = [];
@@ -120,8 +113,7 @@ describe('audit store', () => {
     const dataDir = tempDataDir();
     const crashed = await openStore(dataDir);
     await Promise.all([crashed.append(events(0, 100)), crashed.append(events(100, 100))]);
-    const restarted = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0 });
-    open.push(restarted);
+    const restarted = await openStore(dataDir);
     expect((await all(restarted)).length).toBe(200);
     await restarted.append(events(200, 1));
     expect((await restarted.query({ limit: 1 })).records[0]!.seq).toBe(201);

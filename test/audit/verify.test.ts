@@ -1,19 +1,12 @@
 import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { EmbeddedAuditStore } from '../../src/store/embedded/audit-segments.js';
-import { events, tempDataDir } from './fixtures.js';
+import { events, tempDataDir, auditStores } from './fixtures.js';
 
-const open: EmbeddedAuditStore[] = [];
-async function openStore(dataDir: string, maxSegmentBytes?: number): Promise<EmbeddedAuditStore> {
-  const s = await EmbeddedAuditStore.open({ dataDir, maintenanceIntervalMs: 0, maxSegmentBytes, compressSealed: false });
-  open.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+const openAuditStore = auditStores({ compressSealed: false });
+const openStore = (dataDir: string, maxSegmentBytes?: number) => openAuditStore({ dataDir, maxSegmentBytes });
 
 /** A closed store with 60 records in several segments; returns the data dir and the audit dir. */
 async function writtenLog(): Promise<{ dataDir: string; dir: string; files: string[] }> {

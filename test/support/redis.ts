@@ -210,7 +210,12 @@ export async function startRedisSentinel(masterName = 'tollgate'): Promise<Redis
 }
 
 /** Reads one `field:value` from `INFO section` over a raw socket (bulk reply). */
-async function infoField(port: number, section: string, field: string): Promise<string | undefined> {
+function infoField(port: number, section: string, field: string): Promise<string | undefined> {
+  return replyField(port, `INFO ${section}`, field);
+}
+
+/** Sends one inline command over a raw socket and reads one `field:value` line of its reply (INFO, CLUSTER INFO). */
+async function replyField(port: number, command: string, field: string): Promise<string | undefined> {
   return new Promise((done) => {
     const sock = createConnection({ host: '127.0.0.1', port });
     let buf = '';
@@ -220,7 +225,7 @@ async function infoField(port: number, section: string, field: string): Promise<
       sock.destroy();
       done(v);
     }
-    sock.on('connect', () => sock.write(`INFO ${section}\r\n`));
+    sock.on('connect', () => sock.write(`${command}\r\n`));
     sock.on('data', (d) => {
       buf += d.toString('utf8');
       const m = new RegExp(`(?:^|\\r\\n)${field}:([^\\r]*)\\r\\n`).exec(buf);
@@ -244,7 +249,7 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
     for (let i = 0; i < 3; i++) nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'] }));
     const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe', timeout: 20_000 });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr.toString()}${create.stdout.toString()}`);
-    for (const n of nodes) await waitFor(async () => (await infoClusterState(n.port)) === 'ok', `cluster_state:ok on ${n.port}`, 20_000);
+    for (const n of nodes) await waitFor(async () => (await replyField(n.port, 'CLUSTER INFO', 'cluster_state')) === 'ok', `cluster_state:ok on ${n.port}`, 20_000);
   } catch (err) {
     for (const n of nodes) await n.stop();
     throw err;
@@ -256,24 +261,4 @@ export async function startRedisCluster(): Promise<RedisClusterSetup> {
       for (const n of nodes) await n.stop();
     },
   };
-}
-
-async function infoClusterState(port: number): Promise<string | undefined> {
-  return new Promise((done) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    let buf = '';
-    const timer = setTimeout(() => finish(undefined), 1000);
-    function finish(v: string | undefined) {
-      clearTimeout(timer);
-      sock.destroy();
-      done(v);
-    }
-    sock.on('connect', () => sock.write('CLUSTER INFO\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString('utf8');
-      const m = /cluster_state:(\w+)/.exec(buf);
-      if (m) finish(m[1]);
-    });
-    sock.on('error', () => finish(undefined));
-  });
 }
