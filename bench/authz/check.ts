@@ -26,6 +26,7 @@ import { systemBusy, writeResult } from '../lib/results.js';
 import { round } from '../lib/stats.js';
 import { loadServiceProtos } from '../../src/proto/load.js';
 import { EnvoyExtAuthzDriver } from '../../test/drivers/envoy-ext-authz-driver.js';
+import { writeCheckFrame } from './check-frame.js';
 import { generatePolicy, REQUEST, TARGET } from './policy-gen.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -207,14 +208,9 @@ async function main(): Promise<void> {
   log(`policy: ${validated.stdout.trim()} (${policy.exactHosts} exact hosts, ${policy.wildcardSuffixes} wildcard suffixes, ${(policy.yaml.length / 1e6).toFixed(1)} MB)`);
 
   // The request body: gRPC frame (uncompressed flag, 4-byte length) + CheckRequest as Envoy builds it.
-  const checkMethod = (loadServiceProtos().packageDefinition['envoy.service.auth.v3.Authorization'] as Record<string, { requestSerialize(o: unknown): Buffer; responseSerialize(o: unknown): Buffer }>).Check!;
-  const message = checkMethod.requestSerialize(new EnvoyExtAuthzDriver(0).buildCheckRequest(REQUEST));
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  const bodyFile = join(work, 'check-request.bin');
-  writeFileSync(bodyFile, frame);
-  log(`CheckRequest: ${message.length} bytes (${REQUEST.method} ${REQUEST.authority}${REQUEST.path} as ${REQUEST.peerPrincipal})`);
+  const checkMethod = (loadServiceProtos().packageDefinition['envoy.service.auth.v3.Authorization'] as Record<string, { responseSerialize(o: unknown): Buffer }>).Check!;
+  const { file: bodyFile, messageBytes } = writeCheckFrame(work);
+  log(`CheckRequest: ${messageBytes} bytes (${REQUEST.method} ${REQUEST.authority}${REQUEST.path} as ${REQUEST.peerPrincipal})`);
 
   const h2 = (port: number): Pick<H2loadOptions, 'url' | 'dataFile' | 'headers' | 'threads' | 'cpu'> => ({
     url: `http://127.0.0.1:${port}/envoy.service.auth.v3.Authorization/Check`,
@@ -395,7 +391,7 @@ async function main(): Promise<void> {
     pinned: pin ? { server: SERVER_CPU, h2load: LOAD_CPU } : false,
     systemBusyBefore: busyBefore,
     plan: PLAN,
-    request: { ...REQUEST, checkRequestBytes: message.length },
+    request: { ...REQUEST, checkRequestBytes: messageBytes },
     policy: { rules: policy.rules, identities: policy.identities, exactHosts: policy.exactHosts, wildcardSuffixes: policy.wildcardSuffixes, matchedRule: TARGET.ruleId, bytes: policy.yaml.length },
     summary: {
       rounds: rounds.length,

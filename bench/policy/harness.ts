@@ -2,13 +2,13 @@
  * What the policy benchmarks share: a Tollgate child serving a generated policy, the Envoy-shaped Check frame that
  * policy allows (bench/authz/policy-gen.ts TARGET), an open-loop h2load run returning every latency, and a timed PUT.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openLoopPlan, runH2load } from '../lib/h2load.js';
 import { Child, freePort } from '../lib/proc.js';
-import { loadServiceProtos } from '../../src/proto/load.js';
 import { EnvoyExtAuthzDriver } from '../../test/drivers/envoy-ext-authz-driver.js';
+import { writeCheckFrame as writeFrame } from '../authz/check-frame.js';
 import { REQUEST } from '../authz/policy-gen.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,14 +17,7 @@ export { REQUEST };
 
 /** Writes the gRPC-framed CheckRequest for h2load --data and returns its path. */
 export function writeCheckFrame(dir: string): string {
-  const check = (loadServiceProtos().packageDefinition['envoy.service.auth.v3.Authorization'] as Record<string, { requestSerialize(o: unknown): Buffer }>).Check!;
-  const message = check.requestSerialize(new EnvoyExtAuthzDriver(0).buildCheckRequest(REQUEST));
-  const frame = Buffer.alloc(5 + message.length);
-  frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  const file = join(dir, 'check-request.bin');
-  writeFileSync(file, frame);
-  return file;
+  return writeFrame(dir).file;
 }
 
 export interface Tollgate {
